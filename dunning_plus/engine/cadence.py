@@ -1,0 +1,387 @@
+"""Cadence: which step is due for which instalment on a given day, grouped into messages.
+
+Rules, in the order they are applied to each instalment:
+
+1. Nothing for an instalment with nothing outstanding, or without an applicable, enabled policy.
+2. A dunning block (invoice, then customer) in force holds the instalment.
+3. A pending promise covering it holds it until the promised date plus grace (policy may opt out).
+4. An open dispute takes its amount out; fully disputed items are held (policy may opt out).
+5. The step due is the highest step whose (grace-adjusted) offset has been reached. If a step
+   of that rank or higher was already taken, nothing is due. Catch-up: after downtime only the
+   highest due step is taken; the lower ones it jumps over are reported as skipped, never sent.
+6. Nothing is sent on a day that is not a business day of the policy's calendar: a step whose
+   date falls on a weekend or holiday fires on the next business day.
+7. Steps after the due date are held while the customer's overdue dunnable amount is below the
+   policy's minimum.
+
+Due actions are grouped per company, customer, currency and channel into one message that lists
+every item at its own step; the strongest step leads (template, fee, approval).
+Every action has a deterministic idempotency key built from (case, instalment, step).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from dunning_plus.engine.money import ZERO, to_money
+from dunning_plus.engine.policy import Channel, Policy, PolicyStep, Track
+from dunning_plus.engine.precedence import Block, PolicyChoice, resolve_policy
+from dunning_plus.engine.promises import Dispute, Promise, disputed_amounts, promised_until
+
+
+@dataclass(frozen=True, slots=True)
+class Instalment:
+	"""One payment-schedule row of an invoice (or an expected deposit of a sales order)."""
+
+	id: str
+	invoice: str
+	customer: str
+	company: str
+	due_date: date
+	outstanding: Decimal
+	currency: str = "USD"
+	payment_term: str = ""
+	posting_date: date | None = None
+	track: Track = Track.INVOICE
+	policy: str | None = None  # the invoice's own policy override
+	block: Block | None = None  # the invoice's own dunning block
+	taken: tuple[str, ...] = ()  # codes of the steps already taken for this instalment
+	amount: Decimal | None = None  # the instalment's original amount, when known
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+	name: str
+	segment: str | None = None
+	policy: str | None = None
+	block: Block | None = None
+	language: str | None = None
+	email: str | None = None
+	collector: str | None = None
+
+
+@dataclass
+class PolicyBook:
+	"""The configured policies and the defaults that decide which one applies."""
+
+	policies: Mapping[str, Policy]
+	company_defaults: Mapping[str, str] = field(default_factory=dict)
+	segment_policies: Mapping[str, str] = field(default_factory=dict)
+
+	def choose(self, instalment: Instalment, customer: CustomerProfile | None) -> PolicyChoice | None:
+		return resolve_policy(
+			invoice=instalment.policy,
+			customer=customer.policy if customer else None,
+			segment=self.segment_policies.get(customer.segment) if customer and customer.segment else None,
+			company_default=self.company_defaults.get(instalment.company),
+		)
+
+
+class HoldReason(StrEnum):
+	NO_POLICY = "no_policy"
+	POLICY_DISABLED = "policy_disabled"
+	BLOCKED = "blocked"
+	PROMISE = "promise"
+	DISPUTE = "dispute"
+	NOT_BUSINESS_DAY = "not_business_day"
+	BELOW_MINIMUM = "below_minimum"
+
+
+@dataclass(frozen=True, slots=True)
+class DueAction:
+	instalment: Instalment
+	policy: str
+	step: PolicyStep
+	step_index: int
+	fire_date: date
+	amount: Decimal  # outstanding less any disputed part
+	days_overdue: int
+	skipped: tuple[str, ...]
+	key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+	instalment: Instalment
+	reason: HoldReason
+	until: date | None = None
+	detail: str = ""
+	step: PolicyStep | None = None  # the step that would otherwise be due, if any
+
+
+@dataclass
+class Message:
+	"""One consolidated communication to one customer: every due item at its own step."""
+
+	company: str
+	customer: str
+	currency: str
+	channel: Channel
+	policy: str
+	lead: PolicyStep
+	actions: list[DueAction]
+	language: str | None = None
+	email: str | None = None
+	lead_index: int = -1
+
+	@property
+	def total(self) -> Decimal:
+		return sum((a.amount for a in self.actions), ZERO)
+
+	@property
+	def fee(self) -> Decimal:
+		return self.lead.fee
+
+	@property
+	def interest(self) -> Decimal:
+		total = ZERO
+		for a in self.actions:
+			if a.step.interest_rate and a.days_overdue > 0:
+				total += a.amount * a.step.interest_rate / 100 * a.days_overdue / 365
+		return to_money(total)
+
+	@property
+	def template(self) -> str | None:
+		return self.lead.template_for(self.language)
+
+	@property
+	def needs_approval(self) -> bool:
+		return any(a.step.needs_approval for a in self.actions)
+
+	@property
+	def approval_role(self) -> str | None:
+		if self.lead.approval_role:
+			return self.lead.approval_role
+		return next((a.step.approval_role for a in self.actions if a.step.approval_role), None)
+
+	@property
+	def credit_hold(self) -> bool:
+		return any(a.step.credit_hold for a in self.actions)
+
+	@property
+	def key(self) -> str:
+		return make_key("message", *sorted(a.key for a in self.actions))
+
+
+@dataclass
+class CyclePlan:
+	on: date
+	actions: list[DueAction]
+	holds: list[Hold]
+	messages: list[Message]
+	evaluated: int
+
+	def counts_by_step(self) -> dict[str, int]:
+		out: dict[str, int] = {}
+		for a in self.actions:
+			out[a.step.code] = out.get(a.step.code, 0) + 1
+		return out
+
+
+def make_key(*parts: object) -> str:
+	"""A deterministic 32-character key for any tuple of identifying parts."""
+	raw = "\x1f".join(str(p) for p in parts).encode()
+	return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def action_key(company: str, customer: str, instalment: str, step: str) -> str:
+	"""The idempotency key of taking ``step`` on ``instalment`` within the case (company, customer)."""
+	return make_key(company, customer, instalment, step)
+
+
+def plan_cycle(
+	instalments: Iterable[Instalment],
+	on: date,
+	book: PolicyBook,
+	customers: Mapping[str, CustomerProfile] | None = None,
+	promises: Iterable[Promise] = (),
+	disputes: Iterable[Dispute] = (),
+) -> CyclePlan:
+	"""Decides every step due on ``on``. Pure: the same inputs always give the same plan."""
+	customers = customers or {}
+	instalments = instalments if isinstance(instalments, list) else list(instalments)
+	promises = list(promises)
+	disputes = list(disputes)
+
+	# Pauses are computed once per run, keyed by instalment id.
+	pause_grace = {p.customer: 0 for p in promises}
+	held_until: dict[str, date] = {}
+	if promises:
+		grace_by_customer = _promise_grace(promises, instalments, book, customers)
+		for p in promises:
+			pause_grace[p.customer] = grace_by_customer.get(p.customer, 0)
+		for p in promises:
+			for item, end in promised_until([p], on, pause_grace[p.customer]).items():
+				if item not in held_until or held_until[item] < end:
+					held_until[item] = end
+	disputed: dict[str, Decimal] = {}
+	if disputes:
+		disputed = disputed_amounts(disputes, {i.id: i.outstanding for i in instalments}, on)
+
+	on_ord = on.toordinal()
+	actions: list[DueAction] = []
+	holds: list[Hold] = []
+	overdue_total: dict[tuple[str, str, str], Decimal] = {}
+	resolved: dict[tuple, tuple] = {}  # (invoice policy, customer) -> (policy, choice)
+	business_day: dict[str, bool] = {}
+
+	for inst in instalments:
+		if inst.outstanding <= 0:
+			continue
+		cust = customers.get(inst.customer)
+		cache_key = (inst.policy, inst.customer, inst.company)
+		hit = resolved.get(cache_key)
+		if hit is None:
+			choice = book.choose(inst, cust)
+			policy = book.policies.get(choice.policy) if choice else None
+			hit = resolved[cache_key] = (policy, choice)
+		policy, choice = hit
+		if policy is None:
+			holds.append(Hold(inst, HoldReason.NO_POLICY, detail=choice.policy if choice else ""))
+			continue
+		if not policy.enabled:
+			holds.append(Hold(inst, HoldReason.POLICY_DISABLED, detail=policy.name))
+			continue
+
+		block = inst.block if inst.block is not None and inst.block.active_on(on) else None
+		if block is None and cust is not None and cust.block is not None and cust.block.active_on(on):
+			block = cust.block
+		if block is not None:
+			holds.append(Hold(inst, HoldReason.BLOCKED, until=block.until, detail=block.reason))
+			continue
+		if policy.pause_on_promise and inst.id in held_until:
+			holds.append(Hold(inst, HoldReason.PROMISE, until=held_until[inst.id]))
+			continue
+		amount = inst.outstanding
+		if inst.id in disputed:
+			amount = amount - disputed[inst.id]
+			if amount <= 0 and policy.pause_on_dispute:
+				holds.append(Hold(inst, HoldReason.DISPUTE, detail=str(disputed[inst.id])))
+				continue
+			if not policy.pause_on_dispute:
+				amount = inst.outstanding
+
+		days = on_ord - inst.due_date.toordinal()
+		if days > 0 and inst.track == Track.INVOICE:
+			k = (inst.company, inst.customer, inst.currency)
+			overdue_total[k] = overdue_total.get(k, ZERO) + amount
+
+		ts = policy.track(inst.track)
+		idx = bisect_right(ts.effective_offsets, days) - 1
+		if idx < 0:
+			continue
+		last = -1
+		if inst.taken:
+			by_code = ts.index_by_code
+			for code in inst.taken:
+				i = by_code.get(code, -1)
+				if i > last:
+					last = i
+			if idx <= last:
+				continue
+		step = ts.steps[idx]
+		ok = business_day.get(policy.name)
+		if ok is None:
+			ok = business_day[policy.name] = policy.calendar.is_business_day(on)
+		if not ok:
+			holds.append(
+				Hold(inst, HoldReason.NOT_BUSINESS_DAY, until=policy.calendar.next_business_day(on), step=step)
+			)
+			continue
+		actions.append(
+			DueAction(
+				instalment=inst,
+				policy=policy.name,
+				step=step,
+				step_index=idx,
+				fire_date=policy.calendar.next_business_day(
+					inst.due_date + timedelta(days=ts.effective_offsets[idx])
+				),
+				amount=amount,
+				days_overdue=days,
+				skipped=tuple(s.code for s in ts.steps[last + 1 : idx]),
+				key=action_key(inst.company, inst.customer, inst.id, step.code),
+			)
+		)
+
+	# The minimum overdue amount applies to steps after the due date, per customer and currency.
+	kept: list[DueAction] = []
+	for a in actions:
+		policy = book.policies[a.policy]
+		if policy.minimum_amount and a.step.offset_days > 0:
+			inst = a.instalment
+			total = overdue_total.get((inst.company, inst.customer, inst.currency), ZERO)
+			if total < policy.minimum_amount:
+				holds.append(Hold(inst, HoldReason.BELOW_MINIMUM, detail=str(total), step=a.step))
+				continue
+		kept.append(a)
+
+	return CyclePlan(
+		on=on, actions=kept, holds=holds, messages=group_messages(kept, customers), evaluated=len(instalments)
+	)
+
+
+def group_messages(actions: Iterable[DueAction], customers: Mapping[str, CustomerProfile]) -> list[Message]:
+	groups: dict[tuple, Message] = {}
+	for a in actions:
+		inst = a.instalment
+		k = (inst.company, inst.customer, inst.currency, a.step.channel, a.policy)
+		msg = groups.get(k)
+		if msg is None:
+			cust = customers.get(inst.customer)
+			msg = groups[k] = Message(
+				company=inst.company,
+				customer=inst.customer,
+				currency=inst.currency,
+				channel=a.step.channel,
+				policy=a.policy,
+				lead=a.step,
+				lead_index=a.step_index,
+				actions=[],
+				language=cust.language if cust else None,
+				email=cust.email if cust else None,
+			)
+		msg.actions.append(a)
+		if (a.step.severity, a.step_index) > (msg.lead.severity, msg.lead_index):
+			msg.lead, msg.lead_index = a.step, a.step_index
+	out = list(groups.values())
+	for m in out:
+		m.actions.sort(key=lambda a: (a.instalment.due_date, a.instalment.id))
+	out.sort(key=lambda m: (m.company, m.customer, m.currency, m.channel))
+	return out
+
+
+def next_step(instalment: Instalment, policy: Policy, on: date) -> tuple[PolicyStep, date] | None:
+	"""The next step not yet taken or due for ``instalment`` after ``on``, with the day it fires."""
+	ts = policy.track(instalment.track)
+	days = on.toordinal() - instalment.due_date.toordinal()
+	idx = bisect_right(ts.effective_offsets, days) - 1
+	last = max((ts.index_by_code.get(c, -1) for c in instalment.taken), default=-1)
+	nxt = max(idx, last) + 1
+	if nxt >= len(ts.steps):
+		return None
+	fire = policy.calendar.next_business_day(instalment.due_date + timedelta(days=ts.effective_offsets[nxt]))
+	return ts.steps[nxt], fire
+
+
+def _promise_grace(
+	promises: list[Promise],
+	instalments: list[Instalment],
+	book: PolicyBook,
+	customers: Mapping[str, CustomerProfile],
+) -> dict[str, int]:
+	"""Grace days of the policy that applies to each promising customer's items."""
+	wanted = {p.customer for p in promises}
+	out: dict[str, int] = {}
+	for inst in instalments:
+		if inst.customer in wanted and inst.customer not in out:
+			choice = book.choose(inst, customers.get(inst.customer))
+			policy = book.policies.get(choice.policy) if choice else None
+			out[inst.customer] = policy.grace_days if policy else 0
+	return out

@@ -1,0 +1,15 @@
+app_name = "dunning_plus"
+app_title = "Dunning Plus"
+app_publisher = "dunning_plus contributors"
+app_description = (
+	"Governed payment collection for ERPNext: deposits, reminders, dunning levels, promises, "
+	"disputes, resolution and reconciliation."
+)
+app_email = "dev@dunning-plus.invalid"
+app_license = "mit"
+required_apps = ["erpnext"]
+
+# Installation
+# ------------
+after_install = "dunning_plus.install.after_install"
+before_uninstall = "dunning_plus.install.before_uninstall"
