@@ -74,7 +74,16 @@ def allocate(
 			advance.unallocated,
 		)
 	if rule == AllocationRule.MANUAL:
-		return _manual(advance, rows, manual or {}, precision)
+		out = _manual(advance, rows, manual or {}, precision)
+		total = sum((a.amount for a in out), ZERO)
+		if amount is not None and total > budget:
+			raise AllocationError(
+				_("The allocations add up to {0} but only {1} of payment {2} is to be allocated."),
+				total,
+				budget,
+				advance.name,
+			)
+		return out
 	open_rows = [r for r in rows if r.outstanding > 0]
 	if rule == AllocationRule.PROPORTIONAL:
 		return _proportional(open_rows, budget, precision)

@@ -11,8 +11,8 @@ Rules, in the order they are applied to each instalment:
    highest due step is taken; the lower ones it jumps over are reported as skipped, never sent.
 6. Nothing is sent on a day that is not a business day of the policy's calendar: a step whose
    date falls on a weekend or holiday fires on the next business day.
-7. Steps after the due date are held while the customer's overdue dunnable amount is below the
-   policy's minimum.
+7. Steps after the due date are held while the customer's overdue dunnable amount (on the same
+   track: invoices, or deposits) is below the policy's minimum.
 
 Due actions are grouped per company, customer, currency and channel into one message that lists
 every item at its own step; the strongest step leads (template, fee, approval).
@@ -268,8 +268,10 @@ def plan_cycle(
 				amount = inst.outstanding
 
 		days = on_ord - inst.due_date.toordinal()
-		if days > 0 and inst.track == Track.INVOICE:
-			k = (inst.company, inst.customer, inst.currency)
+		if days > 0:
+			# Per track: late deposits are measured against the minimum on their own, never
+			# against the invoice track's overdue amount (and vice versa).
+			k = (inst.company, inst.customer, inst.currency, inst.track)
 			overdue_total[k] = overdue_total.get(k, ZERO) + amount
 
 		ts = policy.track(inst.track)
@@ -310,13 +312,13 @@ def plan_cycle(
 			)
 		)
 
-	# The minimum overdue amount applies to steps after the due date, per customer and currency.
+	# The minimum overdue amount applies to steps after the due date, per customer, currency and track.
 	kept: list[DueAction] = []
 	for a in actions:
 		policy = book.policies[a.policy]
 		if policy.minimum_amount and a.step.offset_days > 0:
 			inst = a.instalment
-			total = overdue_total.get((inst.company, inst.customer, inst.currency), ZERO)
+			total = overdue_total.get((inst.company, inst.customer, inst.currency, inst.track), ZERO)
 			if total < policy.minimum_amount:
 				holds.append(Hold(inst, HoldReason.BELOW_MINIMUM, detail=str(total), step=a.step))
 				continue

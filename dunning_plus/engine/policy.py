@@ -370,6 +370,7 @@ def policy_to_dict(policy: Policy) -> dict:
 		"grace_days": policy.grace_days,
 		"pause_on_dispute": policy.pause_on_dispute,
 		"pause_on_promise": policy.pause_on_promise,
+		"enabled": policy.enabled,
 		"calendar": {
 			"weekend": sorted(cal.weekend),
 			"holidays": sorted(d.isoformat() for d in cal.holidays),
