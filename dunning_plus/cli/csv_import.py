@@ -75,7 +75,9 @@ class _Reader:
 		try:
 			return date.fromisoformat(value[:10])
 		except ValueError:
-			raise LedgerError(_("{0} line {1}: {2} {3!r} is not a date (YYYY-MM-DD)."), self.path.name, line, col, value)
+			raise LedgerError(
+				_("{0} line {1}: {2} {3!r} is not a date (YYYY-MM-DD)."), self.path.name, line, col, value
+			)
 
 	def amount(self, line: int, row: dict, col: str) -> Decimal:
 		value = row.get(col, "").replace(",", "")
@@ -132,7 +134,9 @@ def load_csv_folder(folder: str | Path) -> Ledger:
 			raise LedgerError(_("{0} line {1}: invoice {2} appears twice."), rd.path.name, line, inv.name)
 		company, currency = company or inv.company, currency or inv.currency
 		if inv.customer not in customers:
-			customers[inv.customer] = Customer(inv.customer, customer_group=r.get("customer_group") or "All Customer Groups")
+			customers[inv.customer] = Customer(
+				inv.customer, customer_group=r.get("customer_group") or "All Customer Groups"
+			)
 		if inv.is_return:
 			returns.append(inv)
 		else:
@@ -160,14 +164,24 @@ def load_csv_folder(folder: str | Path) -> Ledger:
 			posting_date=inv.posting_date,
 		)
 		if row.id in lg.rows:
-			raise LedgerError(_("{0} line {1}: row {2} of {3} appears twice."), rd.path.name, line, idx, inv.name)
+			raise LedgerError(
+				_("{0} line {1}: row {2} of {3} appears twice."), rd.path.name, line, idx, inv.name
+			)
 		lg.rows[row.id] = row
 	with_rows = {r.invoice for r in lg.rows.values()}
 	for inv in invoices.values():
 		if inv.name not in with_rows:
 			lg.rows[f"{inv.name}/1"] = ScheduleRow(
-				f"{inv.name}/1", inv.name, inv.customer, inv.company, 1, "", inv.posting_date,
-				inv.grand_total, inv.currency, inv.posting_date,
+				f"{inv.name}/1",
+				inv.name,
+				inv.customer,
+				inv.company,
+				1,
+				"",
+				inv.posting_date,
+				inv.grand_total,
+				inv.currency,
+				inv.posting_date,
 			)
 
 	rows_of: dict[str, list[ScheduleRow]] = {}
@@ -178,7 +192,9 @@ def load_csv_folder(folder: str | Path) -> Ledger:
 	def apply(doc: str, invoice: str, day: date, amount: Decimal, term: str | None) -> None:
 		targets = rows_of.get(invoice, [])
 		if term:
-			targets = [r for r in targets if r.payment_term == term] + [r for r in targets if r.payment_term != term]
+			targets = [r for r in targets if r.payment_term == term] + [
+				r for r in targets if r.payment_term != term
+			]
 		for r in targets:
 			if amount <= 0:
 				break
@@ -190,17 +206,25 @@ def load_csv_folder(folder: str | Path) -> Ledger:
 				amount -= take
 
 	for ret in returns:
-		lg.payments[ret.name] = PaymentDoc(ret.name, ret.customer, ret.posting_date, -ret.grand_total, ret.currency, "Credit Note")
+		lg.payments[ret.name] = PaymentDoc(
+			ret.name, ret.customer, ret.posting_date, -ret.grand_total, ret.currency, "Credit Note"
+		)
 		if ret.return_against in invoices:
 			apply(ret.name, ret.return_against, ret.posting_date, -ret.grand_total, None)
 
 	if (folder / FILES["payments"]).is_file():
 		rd = _Reader(folder, "payments")
 		for line, r in rd.rows():
-			if r.get("docstatus", "1") not in ("1", "") or r.get("payment_type", "Receive") not in ("Receive", ""):
+			if r.get("docstatus", "1") not in ("1", "") or r.get("payment_type", "Receive") not in (
+				"Receive",
+				"",
+			):
 				continue
 			lg.payments[r["name"]] = PaymentDoc(
-				r["name"], r["party"], rd.date(line, r, "posting_date"), rd.amount(line, r, "paid_amount"),
+				r["name"],
+				r["party"],
+				rd.date(line, r, "posting_date"),
+				rd.amount(line, r, "paid_amount"),
 				r.get("paid_from_account_currency") or lg.currency,
 			)
 		if (folder / FILES["references"]).is_file():
@@ -209,6 +233,12 @@ def load_csv_folder(folder: str | Path) -> Ledger:
 				pe = lg.payments.get(r["parent"])
 				if pe is None or r.get("reference_doctype", "Sales Invoice") not in ("Sales Invoice", ""):
 					continue
-				apply(pe.name, r["reference_name"], pe.posting_date, rd.amount(line, r, "allocated_amount"), r.get("payment_term"))
+				apply(
+					pe.name,
+					r["reference_name"],
+					pe.posting_date,
+					rd.amount(line, r, "allocated_amount"),
+					r.get("payment_term"),
+				)
 	lg.applied.sort(key=lambda a: (a[1].posting_date, a[0]))
 	return lg

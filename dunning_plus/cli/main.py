@@ -1,8 +1,8 @@
 """``dunning-plus``: the collection engine over an embedded SQLite ledger, without Frappe.
 
-    dunning-plus demo                       build a sample company and run 120 days of collection
-    dunning-plus simulate --policy P --ledger L --from D --to D   backtest a policy on a ledger
-    dunning-plus aging|forecast|kpis --ledger L --as-of D
+dunning-plus demo                       build a sample company and run 120 days of collection
+dunning-plus simulate --policy P --ledger L --from D --to D   backtest a policy on a ledger
+dunning-plus aging|forecast|kpis --ledger L --as-of D
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ def cli():
 
 
 @cli.command()
-@click.option("--db", "db_path", default="dunning-plus-demo.sqlite", show_default=True, help="SQLite file to write.")
+@click.option(
+	"--db", "db_path", default="dunning-plus-demo.sqlite", show_default=True, help="SQLite file to write."
+)
 @click.option("--seed", default=42, show_default=True)
 @click.option("--customers", default=200, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--invoices", default=2000, show_default=True, type=click.IntRange(1, 2_000_000))
@@ -142,22 +144,36 @@ def demo(db_path, seed, customers, invoices, start, days, as_json):
 		progress, tick = _progress(days, "Simulating days", as_json or not err.is_terminal)
 		with progress:
 			result = simulate(
-				ledger, start, end, respond=lambda c: (profiles[c].responsiveness, False), seed=seed, progress=tick
+				ledger,
+				start,
+				end,
+				respond=lambda c: (profiles[c].responsiveness, False),
+				seed=seed,
+				progress=tick,
 			)
 		path = store.save(ledger, db_path, result.as_store_results())
 		data = _summary(ledger, result, end)
 	except EngineError as e:
 		raise _fail(e)
 	data["ledger"] = str(path)
-	data["sample"] = {"seed": seed, "customers": len(ledger.customers), "invoices": len(ledger.invoices),
-		"schedule_rows": len(ledger.rows), "payments": len(ledger.payments), "promises": len(ledger.promises),
-		"disputes": len(ledger.disputes), "pulled_forward_by_reminders": result.pulled_forward}
+	data["sample"] = {
+		"seed": seed,
+		"customers": len(ledger.customers),
+		"invoices": len(ledger.invoices),
+		"schedule_rows": len(ledger.rows),
+		"payments": len(ledger.payments),
+		"promises": len(ledger.promises),
+		"disputes": len(ledger.disputes),
+		"pulled_forward_by_reminders": result.pulled_forward,
+	}
 	_emit(data, as_json, f"Demo: {ledger.company}, {start} to {end}")
 
 
 @cli.command("simulate")
 @click.option("--policy", "policy_path", required=True, help="Policy file (JSON or YAML).")
-@click.option("--ledger", "ledger_path", required=True, help="SQLite ledger, or a folder of ERPNext CSV exports.")
+@click.option(
+	"--ledger", "ledger_path", required=True, help="SQLite ledger, or a folder of ERPNext CSV exports."
+)
 @click.option("--from", "start", type=DATE, required=True)
 @click.option("--to", "end", type=DATE, required=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -216,47 +232,82 @@ def _emit(data: dict, as_json: bool, title: str) -> None:
 				numeric_from=2,
 			)
 		)
-		out.print(f"{data['messages']:,} messages for {data['actions']:,} item steps; "
-			f"{data['approvals_requested']:,} needed approval; {data['evaluations']:,} instalment evaluations.")
+		out.print(
+			f"{data['messages']:,} messages for {data['actions']:,} item steps; "
+			f"{data['approvals_requested']:,} needed approval; {data['evaluations']:,} instalment evaluations."
+		)
 		out.print(_table("Cases by status", ["Status", "Cases"], [[k, v] for k, v in data["cases"].items()]))
 	if "aging" in data:
 		_print_aging(data["aging"])
 	if "expected_vs_actual" in data:
 		ev = data["expected_vs_actual"]
-		out.print(_table("Expected vs actual collections", ["Period", "Expected", "Actual", "Variance", "Ratio"],
-			[[r["period"], r["expected"], r["actual"], r["variance"], r["ratio"]] for r in ev["rows"]]))
+		out.print(
+			_table(
+				"Expected vs actual collections",
+				["Period", "Expected", "Actual", "Variance", "Ratio"],
+				[[r["period"], r["expected"], r["actual"], r["variance"], r["ratio"]] for r in ev["rows"]],
+			)
+		)
 	if "projection" in data:
 		pr = data["projection"]
-		out.print(_table(f"13-week cash projection from {pr['as_of']}", ["Week", "From", "Amount", "Items"],
-			[[r["week"], r["start"], r["amount"], r["items"]] for r in pr["weeks"]], numeric_from=2))
+		out.print(
+			_table(
+				f"13-week cash projection from {pr['as_of']}",
+				["Week", "From", "Amount", "Items"],
+				[[r["week"], r["start"], r["amount"], r["items"]] for r in pr["weeks"]],
+				numeric_from=2,
+			)
+		)
 	if "kpis" in data:
 		out.print(_table("KPIs", ["KPI", "Value"], [[k, v] for k, v in data["kpis"].items()]))
 	if "worklist" in data:
 		wl = data["worklist"]
-		out.print(_table(f"Worklist: top {len(wl['top'])} of {wl['open_cases']} open cases",
-			["Customer", "Score", "Status", "Overdue", "Collector", "Why"],
-			[[r["customer"], r["score"], r["status"], r["overdue"], r["collector"], r["why"]] for r in wl["top"]],
-			numeric_from=1))
+		out.print(
+			_table(
+				f"Worklist: top {len(wl['top'])} of {wl['open_cases']} open cases",
+				["Customer", "Score", "Status", "Overdue", "Collector", "Why"],
+				[
+					[r["customer"], r["score"], r["status"], r["overdue"], r["collector"], r["why"]]
+					for r in wl["top"]
+				],
+				numeric_from=1,
+			)
+		)
 
 
 def _print_aging(ag: dict) -> None:
 	rows = [[r["group"], *r["buckets"], r["total"]] for r in ag["rows"]]
 	rows.append(["Total", *ag["totals"], ag["total"]])
-	out.print(_table(f"Aging by {ag['group_by']} as of {ag['as_of']} ({ag['basis']})", ["Group", *ag["labels"], "Total"], rows))
+	out.print(
+		_table(
+			f"Aging by {ag['group_by']} as of {ag['as_of']} ({ag['basis']})",
+			["Group", *ag["labels"], "Total"],
+			rows,
+		)
+	)
 
 
 def _ledger_command(fn):
 	fn = click.option("--json", "as_json", is_flag=True)(fn)
 	fn = click.option("--as-of", "as_of", type=DATE, required=True)(fn)
-	fn = click.option("--ledger", "ledger_path", required=True, help="SQLite ledger, or a folder of ERPNext CSV exports.")(fn)
+	fn = click.option(
+		"--ledger", "ledger_path", required=True, help="SQLite ledger, or a folder of ERPNext CSV exports."
+	)(fn)
 	return fn
 
 
 @cli.command()
 @_ledger_command
 @click.option("--ranges", default="30, 60, 90, 120", show_default=True, help="Bucket limits in days.")
-@click.option("--basis", type=click.Choice(["due_date", "posting_date"]), default="due_date", show_default=True)
-@click.option("--group-by", type=click.Choice(["segment", "customer", "collector", "territory"]), default="segment", show_default=True)
+@click.option(
+	"--basis", type=click.Choice(["due_date", "posting_date"]), default="due_date", show_default=True
+)
+@click.option(
+	"--group-by",
+	type=click.Choice(["segment", "customer", "collector", "territory"]),
+	default="segment",
+	show_default=True,
+)
 def aging(ledger_path, as_of, as_json, ranges, basis, group_by):
 	"""Outstanding per bucket as of a date."""
 	try:
@@ -288,7 +339,9 @@ def forecast(ledger_path, as_of, as_json, weeks, months_back):
 
 @cli.command()
 @_ledger_command
-@click.option("--window", default=90, show_default=True, type=click.IntRange(1, 3660), help="Days in the period.")
+@click.option(
+	"--window", default=90, show_default=True, type=click.IntRange(1, 3660), help="Days in the period."
+)
 def kpis(ledger_path, as_of, as_json, window):
 	"""DSO (standard, countback, best possible), ADD, CEI, promise-kept rate, disputes."""
 	try:

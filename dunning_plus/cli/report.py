@@ -51,7 +51,15 @@ def aging_section(
 		"basis": rep.basis.value,
 		"group_by": by,
 		"labels": rep.labels,
-		"rows": [{"group": r.key, "buckets": [_num(b) for b in r.buckets], "total": _num(r.total), "items": r.items} for r in rep.rows],
+		"rows": [
+			{
+				"group": r.key,
+				"buckets": [_num(b) for b in r.buckets],
+				"total": _num(r.total),
+				"items": r.items,
+			}
+			for r in rep.rows
+		],
 		"totals": [_num(t) for t in rep.totals],
 		"total": _num(rep.total),
 	}
@@ -75,15 +83,25 @@ def _promises_as_of(lg: Ledger, as_of: date):
 def _grace(lg: Ledger, customer: str) -> int:
 	book = book_of(lg)
 	c = lg.customers.get(customer)
-	name = (c.policy if c else None) or (book.segment_policies.get(c.customer_group) if c else None) or lg.company_default
+	name = (
+		(c.policy if c else None)
+		or (book.segment_policies.get(c.customer_group) if c else None)
+		or lg.company_default
+	)
 	pol = lg.policies.get(name or "")
 	return pol.grace_days if pol else 0
 
 
 def expected_actual_section(lg: Ledger, start: date, end: date, by: str = "month") -> dict:
-	pending = [replace(p, status=PromiseStatus.PENDING) for p, st in _promises_as_of(lg, end) if st == PromiseStatus.PENDING]
+	pending = [
+		replace(p, status=PromiseStatus.PENDING)
+		for p, st in _promises_as_of(lg, end)
+		if st == PromiseStatus.PENDING
+	]
 	payments = [p for p in lg.applications() if p.posting_date <= end]
-	rows = forecast.expected_vs_actual(_lines(lg), payments, forecast.periods_between(start, end, by), pending)
+	rows = forecast.expected_vs_actual(
+		_lines(lg), payments, forecast.periods_between(start, end, by), pending
+	)
 	return {
 		"by": by,
 		"rows": [
@@ -105,9 +123,7 @@ def projection_section(lg: Ledger, as_of: date, weeks: int = 13) -> dict:
 	cust = {r.id: r.customer for r in lg.rows.values()}
 	late = kpis.average_days_late(payments, due, cust)
 	outstanding = lg.outstanding_as_of(as_of)
-	items = [
-		forecast.OpenItem(rid, cust[rid], due[rid], amt) for rid, amt in outstanding.items() if amt > 0
-	]
+	items = [forecast.OpenItem(rid, cust[rid], due[rid], amt) for rid, amt in outstanding.items() if amt > 0]
 	pending = [p for p, st in _promises_as_of(lg, as_of) if st == PromiseStatus.PENDING]
 	rows = forecast.project_cash(items, as_of, late, pending, weeks)
 	return {
@@ -141,7 +157,8 @@ def kpi_section(lg: Ledger, as_of: date, window_days: int = 90, sim: SimResult |
 		return total
 
 	sales = sum(
-		(i.grand_total for i in lg.invoices.values() if not i.is_return and start <= i.posting_date <= as_of), ZERO
+		(i.grand_total for i in lg.invoices.values() if not i.is_return and start <= i.posting_date <= as_of),
+		ZERO,
 	)
 	ending, current = ar(as_of), ar(as_of, True)
 	beginning = ar(start - timedelta(days=1))
@@ -195,7 +212,9 @@ def cases_section(lg: Ledger, as_of: date, taken: dict[str, tuple[str, ...]]) ->
 	"""Case status per customer that had any step taken, derived from the facts as of ``as_of``."""
 	book = book_of(lg)
 	index = lg.paid_index()
-	outstanding = {r.id: r.amount - index.paid(r.id, as_of) for r in lg.rows.values() if r.posting_date <= as_of}
+	outstanding = {
+		r.id: r.amount - index.paid(r.id, as_of) for r in lg.rows.values() if r.posting_date <= as_of
+	}
 	promises = {p.name: st for p, st in _promises_as_of(lg, as_of)}
 	by_customer: dict[str, list[str]] = {}
 	for row_id in taken:
@@ -211,7 +230,9 @@ def cases_section(lg: Ledger, as_of: date, taken: dict[str, tuple[str, ...]]) ->
 			inv = lg.invoices.get(row.invoice)
 			profile = lg.customers[cust].profile()
 			choice = book.choose(
-				Instalment(r, row.invoice, cust, row.company, row.due_date, ZERO, policy=inv.policy if inv else None),
+				Instalment(
+					r, row.invoice, cust, row.company, row.due_date, ZERO, policy=inv.policy if inv else None
+				),
 				profile,
 			)
 			pol = lg.policies.get(choice.policy) if choice else None
@@ -222,11 +243,12 @@ def cases_section(lg: Ledger, as_of: date, taken: dict[str, tuple[str, ...]]) ->
 				if strongest is None or SEVERITY[st.kind] > SEVERITY[strongest.kind]:
 					strongest = st
 				level = max(level, st.level)
-		disputed = {
-			i for d in lg.disputes if d.customer == cust and d.open_on(as_of) for i in d.items
-		}
+		disputed = {i for d in lg.disputes if d.customer == cust and d.open_on(as_of) for i in d.items}
 		promised = {
-			i for p in lg.promises if p.customer == cust and promises.get(p.name) == PromiseStatus.PENDING for i in p.items
+			i
+			for p in lg.promises
+			if p.customer == cust and promises.get(p.name) == PromiseStatus.PENDING
+			for i in p.items
 		}
 		broken = any(p.customer == cust and promises.get(p.name) == PromiseStatus.BROKEN for p in lg.promises)
 		customer = lg.customers[cust]
@@ -242,7 +264,9 @@ def cases_section(lg: Ledger, as_of: date, taken: dict[str, tuple[str, ...]]) ->
 		)
 		status, lvl = derive_status(facts)
 		counts[status.value] = counts.get(status.value, 0) + 1
-		cases.append({"customer": cust, "status": status.value, "level": lvl, "outstanding": _num(facts.outstanding)})
+		cases.append(
+			{"customer": cust, "status": status.value, "level": lvl, "outstanding": _num(facts.outstanding)}
+		)
 	return {"as_of": as_of.isoformat(), "by_status": dict(sorted(counts.items())), "cases": cases}
 
 
@@ -266,7 +290,11 @@ def worklist_section(lg: Ledger, as_of: date, cases: dict | None = None, top: in
 	promise_states = _promises_as_of(lg, as_of)
 	open_case = None
 	if cases is not None:
-		open_case = {c["customer"]: c for c in cases["cases"] if c["status"] not in ("Resolved", "Written Off", "Closed")}
+		open_case = {
+			c["customer"]: c
+			for c in cases["cases"]
+			if c["status"] not in ("Resolved", "Written Off", "Closed")
+		}
 	behaviours = []
 	for cust, bal in balance.items():
 		if overdue.get(cust, ZERO) <= 0:
@@ -281,7 +309,9 @@ def worklist_section(lg: Ledger, as_of: date, cases: dict | None = None, top: in
 				overdue=overdue.get(cust, ZERO),
 				avg_days_late=late.get(cust, 0.0),
 				promises_made=sum(1 for p, _st in promise_states if p.customer == cust),
-				promises_broken=sum(1 for p, st in promise_states if p.customer == cust and st == PromiseStatus.BROKEN),
+				promises_broken=sum(
+					1 for p, st in promise_states if p.customer == cust and st == PromiseStatus.BROKEN
+				),
 				open_disputes=sum(1 for d in lg.disputes if d.customer == cust and d.open_on(as_of)),
 				tenure_days=(as_of - c.since).days if c.since else 0,
 			)
@@ -300,7 +330,9 @@ def worklist_section(lg: Ledger, as_of: date, cases: dict | None = None, top: in
 				"status": open_case[s.customer]["status"] if open_case else None,
 				"overdue": _num(overdue.get(s.customer)),
 				"why": s.explain(),
-				"drivers": {d.name: {"raw": round(d.raw, 3), "points": round(d.points, 4)} for d in s.drivers},
+				"drivers": {
+					d.name: {"raw": round(d.raw, 3), "points": round(d.points, 4)} for d in s.drivers
+				},
 			}
 			for s in ranked[:top]
 		],

@@ -39,13 +39,63 @@ POLICIES = [
 		"steps": [
 			{"code": "DEP-3", "offset": -3, "kind": "deposit_reminder", "template": "Deposit Due Soon"},
 			{"code": "DEP+2", "offset": 2, "kind": "deposit_reminder", "template": "Deposit Overdue"},
-			{"code": "R-7", "offset": -7, "kind": "reminder", "templates": {"en": "Upcoming Payment", "de": "Zahlungserinnerung", "fr": "Rappel de paiement"}},
+			{
+				"code": "R-7",
+				"offset": -7,
+				"kind": "reminder",
+				"templates": {
+					"en": "Upcoming Payment",
+					"de": "Zahlungserinnerung",
+					"fr": "Rappel de paiement",
+				},
+			},
 			{"code": "R+3", "offset": 3, "kind": "reminder", "template": "Payment Reminder"},
-			{"code": "L1", "offset": 10, "kind": "dunning", "level": 1, "template": "Dunning Level 1", "owner": "AR team", "sla_hours": 48},
-			{"code": "L2", "offset": 25, "kind": "dunning", "level": 2, "template": "Dunning Level 2", "fee": "15", "owner": "AR team", "sla_hours": 48},
-			{"code": "FINAL", "offset": 45, "kind": "final_notice", "channel": "letter", "template": "Final Notice", "fee": "25", "interest_rate": "8", "approval_role": "Collections Manager", "credit_hold": True, "sla_hours": 72},
-			{"code": "ESC", "offset": 60, "kind": "escalation", "channel": "task", "owner": "Collections Manager", "sla_hours": 24},
-			{"code": "WO", "offset": 120, "kind": "write_off_proposal", "channel": "task", "approval_role": "Accounts Manager"},
+			{
+				"code": "L1",
+				"offset": 10,
+				"kind": "dunning",
+				"level": 1,
+				"template": "Dunning Level 1",
+				"owner": "AR team",
+				"sla_hours": 48,
+			},
+			{
+				"code": "L2",
+				"offset": 25,
+				"kind": "dunning",
+				"level": 2,
+				"template": "Dunning Level 2",
+				"fee": "15",
+				"owner": "AR team",
+				"sla_hours": 48,
+			},
+			{
+				"code": "FINAL",
+				"offset": 45,
+				"kind": "final_notice",
+				"channel": "letter",
+				"template": "Final Notice",
+				"fee": "25",
+				"interest_rate": "8",
+				"approval_role": "Collections Manager",
+				"credit_hold": True,
+				"sla_hours": 72,
+			},
+			{
+				"code": "ESC",
+				"offset": 60,
+				"kind": "escalation",
+				"channel": "task",
+				"owner": "Collections Manager",
+				"sla_hours": 24,
+			},
+			{
+				"code": "WO",
+				"offset": 120,
+				"kind": "write_off_proposal",
+				"channel": "task",
+				"approval_role": "Accounts Manager",
+			},
 		],
 	},
 	{
@@ -54,8 +104,21 @@ POLICIES = [
 		"steps": [
 			{"code": "R-7", "offset": -7, "kind": "reminder", "template": "Upcoming Payment"},
 			{"code": "R+7", "offset": 7, "kind": "reminder", "template": "Payment Reminder"},
-			{"code": "L1", "offset": 30, "kind": "dunning", "level": 1, "template": "Dunning Level 1", "owner": "AR team"},
-			{"code": "FINAL", "offset": 60, "kind": "final_notice", "template": "Final Notice", "approval_role": "Collections Manager"},
+			{
+				"code": "L1",
+				"offset": 30,
+				"kind": "dunning",
+				"level": 1,
+				"template": "Dunning Level 1",
+				"owner": "AR team",
+			},
+			{
+				"code": "FINAL",
+				"offset": 60,
+				"kind": "final_notice",
+				"template": "Final Notice",
+				"approval_role": "Collections Manager",
+			},
 		],
 	},
 	{
@@ -63,7 +126,14 @@ POLICIES = [
 		"steps": [
 			{"code": "R-10", "offset": -10, "kind": "reminder", "template": "Upcoming Payment"},
 			{"code": "R+5", "offset": 5, "kind": "reminder", "template": "Payment Reminder"},
-			{"code": "CALL", "offset": 15, "kind": "escalation", "channel": "task", "owner": "Key Account Manager", "sla_hours": 24},
+			{
+				"code": "CALL",
+				"offset": 15,
+				"kind": "escalation",
+				"channel": "task",
+				"owner": "Key Account Manager",
+				"sla_hours": 24,
+			},
 			{"code": "L1", "offset": 30, "kind": "dunning", "level": 1, "template": "Dunning Level 1"},
 		],
 	},
@@ -95,7 +165,11 @@ def _pick(rnd: random.Random, weighted):
 
 
 def generate(
-	seed: int = 42, customers: int = 200, invoices: int = 2000, start: date = date(2026, 6, 1), days: int = 120
+	seed: int = 42,
+	customers: int = 200,
+	invoices: int = 2000,
+	start: date = date(2026, 6, 1),
+	days: int = 120,
 ) -> tuple[Ledger, dict[str, Profile]]:
 	rnd = random.Random(seed)
 	end = start + timedelta(days=days)
@@ -127,7 +201,7 @@ def generate(
 		weights.append(rnd.paretovariate(1.3))
 	names = list(lg.customers)
 	# The heaviest 5% of customers are key accounts with their own policy.
-	for w, name in sorted(zip(weights, names, strict=True), reverse=True)[: max(1, customers // 20)]:
+	for _w, name in sorted(zip(weights, names, strict=True), reverse=True)[: max(1, customers // 20)]:
 		lg.customers[name].policy = "Key Account"
 	blocked = rnd.sample(names, 2)
 	lg.customers[blocked[0]].block_reason = "Legal review"
@@ -218,7 +292,9 @@ def generate(
 		if rnd.random() < 0.04:
 			row = rows[0]
 			opened = row.due_date + timedelta(days=rnd.randint(2, 10))
-			disputed = to_money((row.amount - credited.get(row.id, ZERO)) * Decimal(rnd.randint(30, 100)) / 100)
+			disputed = to_money(
+				(row.amount - credited.get(row.id, ZERO)) * Decimal(rnd.randint(30, 100)) / 100
+			)
 			if disputed > 0:
 				resolved = opened + timedelta(days=rnd.randint(7, 45))
 				settled = resolved <= end

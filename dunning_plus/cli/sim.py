@@ -32,7 +32,9 @@ class SimResult:
 	runs: list[tuple] = field(default_factory=list)
 	taken: dict[str, tuple[str, ...]] = field(default_factory=dict)
 	sent: list[tuple[str, date, tuple[str, ...]]] = field(default_factory=list)  # (key, day, items)
-	by_step: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (step, channel) -> [msgs, items]
+	by_step: dict[tuple[str, str], list[int]] = field(
+		default_factory=dict
+	)  # (step, channel) -> [msgs, items]
 	holds: dict[str, int] = field(default_factory=dict)
 	evaluated: int = 0
 	pulled_forward: int = 0
@@ -135,7 +137,9 @@ def simulate(
 					amount=r.amount,
 				)
 			)
-		live_promises = [p for p in promises if p.recorded_on <= day and p.promised_date + timedelta(days=60) >= day]
+		live_promises = [
+			p for p in promises if p.recorded_on <= day and p.promised_date + timedelta(days=60) >= day
+		]
 		plan = plan_cycle(instalments, day, book, profiles, live_promises, ledger.disputes)
 		_record(res, plan, day)
 		for a in plan.actions:
@@ -223,6 +227,8 @@ def _rewrite_payments(ledger: Ledger, events: list[list]) -> None:
 		applied.append((doc, p))
 		pd = ledger.payments.get(doc)
 		if pd is not None and pd.posting_date != p.posting_date:
-			ledger.payments[doc] = PaymentDoc(pd.name, pd.customer, p.posting_date, pd.amount, pd.currency, pd.kind)
+			ledger.payments[doc] = PaymentDoc(
+				pd.name, pd.customer, p.posting_date, pd.amount, pd.currency, pd.kind
+			)
 	applied.sort(key=lambda a: (a[1].posting_date, a[0]))
 	ledger.applied = applied

@@ -14,10 +14,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from dunning_plus.cli.ledger import Customer, Invoice, Ledger, PaymentDoc, ScheduleRow
 from dunning_plus.engine.errors import LedgerError, PolicyError, _
 from dunning_plus.engine.policy import Track, policy_from_dict, policy_to_dict
 from dunning_plus.engine.promises import Dispute, DisputeStatus, Payment, Promise, PromiseStatus
-from dunning_plus.cli.ledger import Customer, Invoice, Ledger, PaymentDoc, ScheduleRow
 
 SCHEMA_VERSION = "1"
 
@@ -260,12 +260,29 @@ def _read(con: sqlite3.Connection) -> Ledger:
 		lg.applied.append((doc, Payment(row_id, _d(day), Decimal(amount))))
 	for r in con.execute("select * from promises"):
 		lg.promises.append(
-			Promise(r[0], r[1], _d(r[2]), Decimal(r[3]), tuple(json.loads(r[4])), _d(r[5]), PromiseStatus(r[6]), r[7])
+			Promise(
+				r[0],
+				r[1],
+				_d(r[2]),
+				Decimal(r[3]),
+				tuple(json.loads(r[4])),
+				_d(r[5]),
+				PromiseStatus(r[6]),
+				r[7],
+			)
 		)
 	for r in con.execute("select * from disputes"):
 		lg.disputes.append(
 			Dispute(
-				r[0], r[1], Decimal(r[2]), tuple(json.loads(r[3])), _d(r[4]), r[5] or "", DisputeStatus(r[6]), _d(r[7]), r[8]
+				r[0],
+				r[1],
+				Decimal(r[2]),
+				tuple(json.loads(r[3])),
+				_d(r[4]),
+				r[5] or "",
+				DisputeStatus(r[6]),
+				_d(r[7]),
+				r[8],
 			)
 		)
 	return lg
