@@ -7,7 +7,8 @@ app_description = (
 )
 app_email = "dev@dunning-plus.invalid"
 app_license = "mit"
-required_apps = ["erpnext"]
+# "org/repo" as frappe/hrms writes it: a bare "erpnext" makes Frappe look the org up on GitHub at install.
+required_apps = ["frappe/erpnext"]
 
 # Installation
 # ------------
