@@ -80,4 +80,3 @@ def policy() -> Policy:
 @pytest.fixture
 def book(policy) -> PolicyBook:
 	return book_for(policy)
-

@@ -211,9 +211,22 @@ def test_from_dict_parses_aliases_and_defaults():
 			"company": "Co",
 			"steps": [
 				{"code": "R", "offset": -5, "kind": "Reminder", "template": "Friendly"},
-				{"code": "L1", "offset_days": 10, "kind": "Dunning Level", "level": 1, "template": "Firm", "fee": 7.5},
+				{
+					"code": "L1",
+					"offset_days": 10,
+					"kind": "Dunning Level",
+					"level": 1,
+					"template": "Firm",
+					"fee": 7.5,
+				},
 				{"code": "FN", "offset_days": 30, "kind": "final", "template": "Final", "sla_hours": "24"},
-				{"code": "WO", "offset_days": 60, "kind": "write-off", "channel": "TASK", "approval_role": "CFO"},
+				{
+					"code": "WO",
+					"offset_days": 60,
+					"kind": "write-off",
+					"channel": "TASK",
+					"approval_role": "CFO",
+				},
 			],
 			"calendar": {"weekend": ["sat", "Sunday"], "window_start": "08:00", "window_end": "18:00"},
 		}
@@ -247,7 +260,14 @@ def test_from_dict_reports_unknown_kind_and_channel_and_bad_numbers_together():
 					{"code": "B", "offset_days": 5, "kind": "reminder", "channel": "pigeon"},
 					{"code": "C", "offset_days": "x", "kind": "reminder", "template": "t"},
 					{"code": "D", "offset_days": 9, "kind": "dunning", "level": 1.5, "template": "t"},
-					{"code": "E", "offset_days": 12, "kind": "dunning", "level": 2, "fee": "ten", "template": "t"},
+					{
+						"code": "E",
+						"offset_days": 12,
+						"kind": "dunning",
+						"level": 2,
+						"fee": "ten",
+						"template": "t",
+					},
 					{"code": "F", "kind": "reminder"},
 					"not a step",
 				],
@@ -275,13 +295,24 @@ def test_from_dict_reports_unknown_kind_and_channel_and_bad_numbers_together():
 	[
 		(["not", "a", "mapping"], "A policy must be a mapping of fields, not list."),
 		({"name": "X", "steps": "R-7"}, "The steps of policy X must be a list."),
-		({"name": "X", "steps": [{"kind": "reminder", "offset": 1, "template": "t"}], "calendar": "x"}, "must be a mapping"),
 		(
-			{"name": "X", "steps": [{"kind": "reminder", "offset": 1, "template": "t"}], "calendar": {"window": ["8am", "5pm"]}},
+			{"name": "X", "steps": [{"kind": "reminder", "offset": 1, "template": "t"}], "calendar": "x"},
+			"must be a mapping",
+		),
+		(
+			{
+				"name": "X",
+				"steps": [{"kind": "reminder", "offset": 1, "template": "t"}],
+				"calendar": {"window": ["8am", "5pm"]},
+			},
 			"Sending window time 8am is not in HH:MM form.",
 		),
 		(
-			{"name": "X", "steps": [{"kind": "reminder", "offset": 1, "template": "t"}], "minimum_amount": "NaN"},
+			{
+				"name": "X",
+				"steps": [{"kind": "reminder", "offset": 1, "template": "t"}],
+				"minimum_amount": "NaN",
+			},
 			"The minimum amount must be a number, not NaN.",
 		),
 		(
@@ -300,7 +331,10 @@ def test_from_dict_rejects_malformed_input(data, expected):
 def test_from_dict_runs_validation_rules():
 	with pytest.raises(PolicyError) as exc:
 		policy_from_dict(
-			{"name": "X", "steps": [{"code": "R", "kind": "reminder", "offset_days": -3, "fee": "5", "template": "t"}]}
+			{
+				"name": "X",
+				"steps": [{"code": "R", "kind": "reminder", "offset_days": -3, "fee": "5", "template": "t"}],
+			}
 		)
 	assert problems_of(exc) == ["Step R: fees and interest can only be charged after the due date."]
 
@@ -311,9 +345,16 @@ def test_from_dict_missing_code_gets_positional_code():
 
 
 def test_round_trip_through_dict_and_json():
-	cal = BusinessCalendar.build(holidays=[day("2024-12-25"), day("2024-01-01")], weekend=[4, 5], window=("07:30", "19:00"))
+	cal = BusinessCalendar.build(
+		holidays=[day("2024-12-25"), day("2024-01-01")], weekend=[4, 5], window=("07:30", "19:00")
+	)
 	original = standard_policy(
-		calendar=cal, minimum_amount=money("50.00"), grace_days=3, pause_on_dispute=False, company="Co", enabled=False
+		calendar=cal,
+		minimum_amount=money("50.00"),
+		grace_days=3,
+		pause_on_dispute=False,
+		company="Co",
+		enabled=False,
 	)
 	data = policy_to_dict(original)
 	assert data["calendar"] == {
@@ -356,7 +397,9 @@ def test_template_for_language_fallback():
 
 
 def test_grace_days_shift_only_steps_after_due():
-	p = build(step("R-7", -7), step("R0", 0), step("R+3", 3), step("L1", 10, "dunning", level=1), grace_days=5)
+	p = build(
+		step("R-7", -7), step("R0", 0), step("R+3", 3), step("L1", 10, "dunning", level=1), grace_days=5
+	)
 	assert p.track(Track.INVOICE).effective_offsets == (-7, 0, 8, 15)
 	assert [p.effective_offset(s) for s in p.steps] == [-7, 0, 8, 15]
 	sched = {s.code: d for s, d in p.schedule(day("2024-02-01"))}  # a Thursday

@@ -15,7 +15,10 @@ from dunning_plus.engine.precedence import (
 @pytest.mark.parametrize(
 	"kwargs, expected",
 	[
-		({"invoice": "I", "customer": "C", "segment": "S", "company_default": "D"}, ("I", PolicySource.INVOICE)),
+		(
+			{"invoice": "I", "customer": "C", "segment": "S", "company_default": "D"},
+			("I", PolicySource.INVOICE),
+		),
 		({"customer": "C", "segment": "S", "company_default": "D"}, ("C", PolicySource.CUSTOMER)),
 		({"segment": "S", "company_default": "D"}, ("S", PolicySource.SEGMENT)),
 		({"company_default": "D"}, ("D", PolicySource.COMPANY)),
@@ -72,7 +75,7 @@ def test_expired_blocks():
 
 
 def test_block_needs_reason():
-	with pytest.raises(EngineError, match="A dunning block on ACME needs a reason."):
+	with pytest.raises(EngineError, match=r"A dunning block on ACME needs a reason."):
 		Block(BlockScope.CUSTOMER, "ACME", "  ")
 
 

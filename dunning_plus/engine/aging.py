@@ -44,7 +44,9 @@ class AgingBuckets:
 			try:
 				limits = tuple(int(x) for x in text.replace(";", ",").split(",") if x.strip())
 			except ValueError:
-				raise EngineError(_("Aging ranges must be whole numbers of days separated by commas, not {0}."), text)
+				raise EngineError(
+					_("Aging ranges must be whole numbers of days separated by commas, not {0}."), text
+				)
 		else:
 			limits = tuple(int(x) for x in text)
 		return cls(limits)

@@ -227,21 +227,30 @@ def plan_cycle(
 	on_ord = on.toordinal()
 	actions: list[DueAction] = []
 	holds: list[Hold] = []
-	overdue_total: dict[tuple[str, str, str], Decimal] = {}
-	resolved: dict[tuple, tuple] = {}  # (invoice policy, customer) -> (policy, choice)
-	business_day: dict[str, bool] = {}
+	overdue_total: dict[tuple[str, str, str, Track], Decimal] = {}
+	# (invoice policy, customer, company, track) -> (policy, choice, track steps, business day?)
+	resolved: dict[tuple, tuple] = {}
+	shifted: dict[tuple[int, int], date] = {}  # (calendar id, day ordinal) -> business day
+	blake2b = hashlib.blake2b
 
 	for inst in instalments:
 		if inst.outstanding <= 0:
 			continue
-		cust = customers.get(inst.customer)
-		cache_key = (inst.policy, inst.customer, inst.company)
+		cache_key = (inst.policy, inst.customer, inst.company, inst.track)
 		hit = resolved.get(cache_key)
 		if hit is None:
+			cust = customers.get(inst.customer)
 			choice = book.choose(inst, cust)
 			policy = book.policies.get(choice.policy) if choice else None
-			hit = resolved[cache_key] = (policy, choice)
-		policy, choice = hit
+			ts = policy.track(inst.track) if policy is not None else None
+			hit = resolved[cache_key] = (
+				policy,
+				choice,
+				ts,
+				policy.calendar.is_business_day(on) if policy is not None else False,
+				cust.block if cust is not None else None,
+			)
+		policy, choice, ts, business_day, cust_block = hit
 		if policy is None:
 			holds.append(Hold(inst, HoldReason.NO_POLICY, detail=choice.policy if choice else ""))
 			continue
@@ -250,32 +259,28 @@ def plan_cycle(
 			continue
 
 		block = inst.block if inst.block is not None and inst.block.active_on(on) else None
-		if block is None and cust is not None and cust.block is not None and cust.block.active_on(on):
-			block = cust.block
+		if block is None and cust_block is not None and cust_block.active_on(on):
+			block = cust_block
 		if block is not None:
 			holds.append(Hold(inst, HoldReason.BLOCKED, until=block.until, detail=block.reason))
 			continue
-		if policy.pause_on_promise and inst.id in held_until:
+		if held_until and policy.pause_on_promise and inst.id in held_until:
 			holds.append(Hold(inst, HoldReason.PROMISE, until=held_until[inst.id]))
 			continue
 		amount = inst.outstanding
-		if inst.id in disputed:
+		if disputed and inst.id in disputed and policy.pause_on_dispute:
 			amount = amount - disputed[inst.id]
-			if amount <= 0 and policy.pause_on_dispute:
+			if amount <= 0:
 				holds.append(Hold(inst, HoldReason.DISPUTE, detail=str(disputed[inst.id])))
 				continue
-			if not policy.pause_on_dispute:
-				amount = inst.outstanding
 
 		days = on_ord - inst.due_date.toordinal()
 		if days > 0:
-			# Per track: late deposits are measured against the minimum on their own, never
-			# against the invoice track's overdue amount (and vice versa).
 			k = (inst.company, inst.customer, inst.currency, inst.track)
 			overdue_total[k] = overdue_total.get(k, ZERO) + amount
 
-		ts = policy.track(inst.track)
-		idx = bisect_right(ts.effective_offsets, days) - 1
+		offsets = ts.effective_offsets
+		idx = bisect_right(offsets, days) - 1
 		if idx < 0:
 			continue
 		last = -1
@@ -288,27 +293,32 @@ def plan_cycle(
 			if idx <= last:
 				continue
 		step = ts.steps[idx]
-		ok = business_day.get(policy.name)
-		if ok is None:
-			ok = business_day[policy.name] = policy.calendar.is_business_day(on)
-		if not ok:
+		if not business_day:
 			holds.append(
-				Hold(inst, HoldReason.NOT_BUSINESS_DAY, until=policy.calendar.next_business_day(on), step=step)
+				Hold(
+					inst, HoldReason.NOT_BUSINESS_DAY, until=policy.calendar.next_business_day(on), step=step
+				)
 			)
 			continue
+		fire_ord = inst.due_date.toordinal() + offsets[idx]
+		sk = (id(policy.calendar), fire_ord)
+		fire = shifted.get(sk)
+		if fire is None:
+			fire = shifted[sk] = policy.calendar.next_business_day(date.fromordinal(fire_ord))
+		key = blake2b(
+			f"{inst.company}\x1f{inst.customer}\x1f{inst.id}\x1f{step.code}".encode(), digest_size=16
+		).hexdigest()
 		actions.append(
 			DueAction(
 				instalment=inst,
 				policy=policy.name,
 				step=step,
 				step_index=idx,
-				fire_date=policy.calendar.next_business_day(
-					inst.due_date + timedelta(days=ts.effective_offsets[idx])
-				),
+				fire_date=fire,
 				amount=amount,
 				days_overdue=days,
-				skipped=tuple(s.code for s in ts.steps[last + 1 : idx]),
-				key=action_key(inst.company, inst.customer, inst.id, step.code),
+				skipped=tuple(s.code for s in ts.steps[last + 1 : idx]) if idx - last > 1 else (),
+				key=key,
 			)
 		)
 

@@ -57,7 +57,9 @@ class CaseEvent(StrEnum):
 ACTIVE = frozenset(
 	{CaseStatus.OPEN, CaseStatus.REMINDER, CaseStatus.DUNNING, CaseStatus.FINAL_NOTICE, CaseStatus.ESCALATED}
 )
-PAUSED = frozenset({CaseStatus.DISPUTED, CaseStatus.PROMISED, CaseStatus.PENDING_APPROVAL, CaseStatus.ON_HOLD})
+PAUSED = frozenset(
+	{CaseStatus.DISPUTED, CaseStatus.PROMISED, CaseStatus.PENDING_APPROVAL, CaseStatus.ON_HOLD}
+)
 OPEN_STATES = ACTIVE | PAUSED
 ENDED = frozenset({CaseStatus.RESOLVED, CaseStatus.WRITTEN_OFF})
 TERMINAL = frozenset({CaseStatus.CLOSED})
@@ -95,7 +97,8 @@ ALLOWED: dict[CaseEvent, frozenset[CaseStatus]] = {
 	CaseEvent.HOLD_RELEASED: frozenset({CaseStatus.ON_HOLD}),
 	CaseEvent.ESCALATED: ACTIVE | PAUSED,
 	CaseEvent.PAID: OPEN_STATES,
-	CaseEvent.WRITTEN_OFF: ACTIVE | {CaseStatus.PENDING_APPROVAL},
+	# A write-off is only ever booked on an approval.
+	CaseEvent.WRITTEN_OFF: frozenset({CaseStatus.PENDING_APPROVAL}),
 	CaseEvent.REOPENED: ENDED,
 	CaseEvent.CLOSED: ENDED,
 }
@@ -139,7 +142,8 @@ def apply_event(
 	if event in (CaseEvent.PAID, CaseEvent.WRITTEN_OFF, CaseEvent.CLOSED) and not reason:
 		reason = event.value
 	level = state.level
-	resume = state.resume if state.status in PAUSED else state.status
+	# Paused and ended states remember the active state they return to (on resume / reopen).
+	resume = state.resume if state.status in PAUSED | ENDED else state.status
 	target: CaseStatus
 
 	if event == CaseEvent.STEP_TAKEN:
@@ -175,9 +179,12 @@ def apply_event(
 	elif event == CaseEvent.APPROVED:
 		target = approved_status or resume
 		if target not in ACTIVE | ENDED:
-			raise TransitionError(_("An approval can only lead to an active or ended status, not {0}."), target)
+			raise TransitionError(
+				_("An approval can only lead to an active or ended status, not {0}."), target
+			)
 	elif event == CaseEvent.PROMISE_KEPT:
-		target = CaseStatus.RESOLVED
+		# The promise closes; the case resolves only when everything is paid (PAID).
+		target = resume
 	elif event in (CaseEvent.PROMISE_BROKEN, CaseEvent.ESCALATED):
 		target = CaseStatus.ESCALATED
 	elif event == CaseEvent.PAID:

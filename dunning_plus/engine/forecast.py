@@ -173,7 +173,9 @@ def project_cash(
 		if p.status == PromiseStatus.PENDING:
 			for it in p.items:
 				promised[it] = p.promised_date
-	rows = [WeekRow(i + 1, as_of + timedelta(days=7 * i), as_of + timedelta(days=7 * i + 6)) for i in range(weeks)]
+	rows = [
+		WeekRow(i + 1, as_of + timedelta(days=7 * i), as_of + timedelta(days=7 * i + 6)) for i in range(weeks)
+	]
 	later = WeekRow(weeks + 1, as_of + timedelta(days=7 * weeks), None)
 	for it in items:
 		if it.outstanding <= 0:

@@ -58,7 +58,9 @@ def countback_dso(ending_ar: Decimal, periods: Sequence[SalesPeriod]) -> float:
 	return total_days
 
 
-def best_possible_dso(current_ar: Decimal, periods: Sequence[SalesPeriod], method: str = "countback") -> float | None:
+def best_possible_dso(
+	current_ar: Decimal, periods: Sequence[SalesPeriod], method: str = "countback"
+) -> float | None:
 	if method == "countback":
 		return countback_dso(current_ar, periods)
 	return standard_dso(current_ar, sum((p.sales for p in periods), Decimal(0)), sum(p.days for p in periods))
@@ -70,7 +72,9 @@ def average_days_delinquent(dso: float | None, best: float | None) -> float | No
 	return dso - best
 
 
-def cei(beginning_ar: Decimal, credit_sales: Decimal, ending_total_ar: Decimal, ending_current_ar: Decimal) -> float | None:
+def cei(
+	beginning_ar: Decimal, credit_sales: Decimal, ending_total_ar: Decimal, ending_current_ar: Decimal
+) -> float | None:
 	collectible = beginning_ar + credit_sales - ending_current_ar
 	if collectible <= 0:
 		return None
@@ -95,9 +99,7 @@ class Rate:
 
 def promise_kept_rate(promises: Iterable[Promise], start: date, end: date) -> Rate:
 	"""Kept / promises whose date fell in [start, end]; cancelled promises do not count."""
-	due = [
-		p for p in promises if start <= p.promised_date <= end and p.status != PromiseStatus.CANCELLED
-	]
+	due = [p for p in promises if start <= p.promised_date <= end and p.status != PromiseStatus.CANCELLED]
 	kept = [p for p in due if p.status == PromiseStatus.KEPT]
 	amount_due = sum((p.amount for p in due), Decimal(0))
 	amount_kept = sum((p.amount for p in kept), Decimal(0))
@@ -116,7 +118,9 @@ class SentMessage:
 	items: tuple[str, ...]
 
 
-def reminder_conversion(messages: Iterable[SentMessage], payments: Iterable[Payment], within_days: int = 14) -> Rate:
+def reminder_conversion(
+	messages: Iterable[SentMessage], payments: Iterable[Payment], within_days: int = 14
+) -> Rate:
 	"""Share of messages followed by a payment on one of their items within ``within_days``."""
 	by_item: dict[str, list[date]] = {}
 	for p in payments:
@@ -186,7 +190,9 @@ def dispute_aging(disputes: Iterable[Dispute], as_of: date) -> DisputeAge:
 	)
 
 
-def month_periods(sales_by_month: Mapping[tuple[int, int], Decimal], end: date, months: int) -> list[SalesPeriod]:
+def month_periods(
+	sales_by_month: Mapping[tuple[int, int], Decimal], end: date, months: int
+) -> list[SalesPeriod]:
 	"""Monthly sales periods ending with ``end``'s month, newest first (for countback DSO)."""
 	out = []
 	y, m = end.year, end.month

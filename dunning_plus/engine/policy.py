@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cached_property
+from itertools import pairwise
 
 from dunning_plus.engine.calendar import BusinessCalendar
 from dunning_plus.engine.errors import CalendarError, PolicyError, Problem, _
@@ -239,7 +240,7 @@ def validate_policy(policy: Policy) -> None:
 
 	for track in Track:
 		steps = [s for s in policy.steps if s.track == track]
-		for prev, cur in zip(steps, steps[1:], strict=False):
+		for prev, cur in pairwise(steps):
 			if cur.offset_days == prev.offset_days:
 				add(
 					Problem(
@@ -252,7 +253,9 @@ def validate_policy(policy: Policy) -> None:
 			elif cur.offset_days < prev.offset_days:
 				add(
 					Problem(
-						_("Step {0} ({1} days) comes after step {2} ({3} days): order the steps by their offset."),
+						_(
+							"Step {0} ({1} days) comes after step {2} ({3} days): order the steps by their offset."
+						),
 						cur.code,
 						cur.offset_days,
 						prev.code,
@@ -302,7 +305,9 @@ def validate_policy(policy: Policy) -> None:
 			if s.kind == StepKind.WRITE_OFF and (first_dunning is None or i < first_dunning):
 				add(
 					Problem(
-						_("Write-off proposal {0} must come after at least one dunning level or final notice."),
+						_(
+							"Write-off proposal {0} must come after at least one dunning level or final notice."
+						),
 						s.code,
 					)
 				)

@@ -106,7 +106,9 @@ def paid_towards(promise: Promise, payments: Iterable[Payment], by: date) -> Dec
 	)
 
 
-def promise_status(promise: Promise, payments: Iterable[Payment], on: date, grace_days: int = 0) -> PromiseStatus:
+def promise_status(
+	promise: Promise, payments: Iterable[Payment], on: date, grace_days: int = 0
+) -> PromiseStatus:
 	"""The status of a promise on ``on``, from the payments made against the items it covers."""
 	if promise.status == PromiseStatus.CANCELLED:
 		return PromiseStatus.CANCELLED
@@ -119,7 +121,9 @@ def promise_status(promise: Promise, payments: Iterable[Payment], on: date, grac
 
 
 def promise_pauses(promise: Promise, on: date, grace_days: int = 0) -> bool:
-	return promise.status == PromiseStatus.PENDING and on <= promise.promised_date + timedelta(days=grace_days)
+	return promise.status == PromiseStatus.PENDING and on <= promise.promised_date + timedelta(
+		days=grace_days
+	)
 
 
 def promised_until(promises: Iterable[Promise], on: date, grace_days: int = 0) -> dict[str, date]:

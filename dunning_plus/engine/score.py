@@ -125,7 +125,9 @@ def score_customer(
 	return Score(b.customer, round(100 * risk * value, 2), round(risk, 4), round(value, 4), tuple(drivers))
 
 
-def rank_customers(behaviours: Iterable[Behaviour], weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> list[Score]:
+def rank_customers(
+	behaviours: Iterable[Behaviour], weights: Mapping[str, float] = DEFAULT_WEIGHTS
+) -> list[Score]:
 	"""Scores every customer against the population's largest balance, best first to work."""
 	items = list(behaviours)
 	max_balance = max((b.balance for b in items), default=Decimal(0))
