@@ -692,3 +692,15 @@ def test_property_each_step_is_emitted_at_most_once_over_time(scenario, day_offs
 		items = take(items, plan)
 	for inst in items:
 		assert len(inst.taken) == len(set(inst.taken))
+
+
+def test_email_without_address_falls_back_to_a_task(policy):
+	from dunning_plus.engine.cadence import Message
+	from dunning_plus.engine.policy import Channel
+
+	step = next(s for s in policy.steps if s.channel == Channel.EMAIL)
+	assert step.channel == Channel.EMAIL
+	with_email = Message("Co", "A", "USD", Channel.EMAIL, policy.name, step, [], email="ap@a.example")
+	without = Message("Co", "A", "USD", Channel.EMAIL, policy.name, step, [], email=None)
+	assert with_email.delivery_channel == Channel.EMAIL
+	assert without.delivery_channel == Channel.TASK

@@ -207,13 +207,13 @@ def _record(res: SimResult, plan: CyclePlan, day: date) -> None:
 				int(m.needs_approval),
 			)
 		)
-		k = (m.lead.code, m.channel.value)
+		k = (m.lead.code, m.delivery_channel.value)
 		counts = res.by_step.setdefault(k, [0, 0])
 		counts[0] += 1
 		counts[1] += len(m.actions)
 		if m.needs_approval:
 			res.pending_approval += 1
-		if m.channel != Channel.TASK:
+		if m.delivery_channel != Channel.TASK:
 			res.sent.append((m.key, day, tuple(a.instalment.id for a in m.actions)))
 	for h in plan.holds:
 		res.holds[h.reason.value] = res.holds.get(h.reason.value, 0) + 1

@@ -147,6 +147,14 @@ class Message:
 		return to_money(total)
 
 	@property
+	def delivery_channel(self) -> Channel:
+		"""How the message actually goes out: an email to a customer without an address becomes a
+		task for the collector (who phones or finds the address)."""
+		if self.channel == Channel.EMAIL and not self.email:
+			return Channel.TASK
+		return self.channel
+
+	@property
 	def template(self) -> str | None:
 		return self.lead.template_for(self.language)
 
