@@ -14,3 +14,61 @@ required_apps = ["frappe/erpnext"]
 # ------------
 after_install = "dunning_plus.install.after_install"
 before_uninstall = "dunning_plus.install.before_uninstall"
+
+# Document events (ERPNext is extended through events, never by overriding its classes)
+# ---------------
+doc_events = {
+	"Sales Invoice": {
+		"validate": "dunning_plus.events.sales_invoice.validate",
+		"on_submit": "dunning_plus.events.sales_invoice.on_submit",
+		"on_cancel": "dunning_plus.events.sales_invoice.on_cancel",
+		"on_update_after_submit": "dunning_plus.events.sales_invoice.on_update_after_submit",
+	},
+	"Payment Entry": {
+		"on_submit": "dunning_plus.events.payments.payment_entry_changed",
+		"on_cancel": "dunning_plus.events.payments.payment_entry_changed",
+	},
+	"Journal Entry": {
+		"on_submit": "dunning_plus.events.payments.journal_entry_changed",
+		"on_cancel": "dunning_plus.events.payments.journal_entry_changed",
+	},
+	"Unreconcile Payment": {
+		"on_submit": "dunning_plus.events.payments.unreconcile_changed",
+	},
+	"Payment Ledger Entry": {
+		"on_submit": "dunning_plus.events.payments.ledger_entry_submitted",
+	},
+	"Sales Order": {
+		"before_submit": "dunning_plus.events.sales_order.check_credit_hold",
+	},
+	"Customer": {
+		"validate": "dunning_plus.events.customer.validate",
+		"on_update": "dunning_plus.events.customer.on_update",
+	},
+}
+
+# Permissions: a Collector works only their own cases
+# -----------
+permission_query_conditions = {
+	"Collection Case": "dunning_plus.permissions.collection_case_query",
+	"Payment Promise": "dunning_plus.permissions.payment_promise_query",
+	"Collection Dispute": "dunning_plus.permissions.collection_dispute_query",
+	"Collection Action": "dunning_plus.permissions.collection_action_query",
+}
+has_permission = {
+	"Collection Case": "dunning_plus.permissions.collection_case_permission",
+	"Payment Promise": "dunning_plus.permissions.payment_promise_permission",
+	"Collection Dispute": "dunning_plus.permissions.collection_dispute_permission",
+	"Collection Action": "dunning_plus.permissions.collection_action_permission",
+}
+
+# Screens
+# -------
+doctype_js = {
+	"Customer": "public/js/customer.js",
+	"Sales Invoice": "public/js/sales_invoice.js",
+}
+override_doctype_dashboards = {
+	"Customer": "dunning_plus.dashboards.customer_dashboard",
+	"Sales Invoice": "dunning_plus.dashboards.sales_invoice_dashboard",
+}

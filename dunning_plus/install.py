@@ -4,10 +4,20 @@ import frappe
 
 from dunning_plus.setup import get_custom_fields, get_roles
 
+DISPUTE_REASONS = (
+	"Pricing",
+	"Damaged Goods",
+	"Missing PO",
+	"Short Pay",
+	"Not Delivered",
+	"Duplicate Invoice",
+)
+
 
 def after_install():
 	create_roles()
 	create_dunning_custom_fields()
+	create_dispute_reasons()
 
 
 def before_uninstall():
@@ -34,3 +44,11 @@ def delete_dunning_custom_fields():
 			(custom_field.dt == doctype) & (custom_field.fieldname.isin(fieldnames))
 		).run()
 		frappe.clear_cache(doctype=doctype)
+
+
+def create_dispute_reasons():
+	for reason in DISPUTE_REASONS:
+		if not frappe.db.exists("Dispute Reason", reason):
+			frappe.get_doc({"doctype": "Dispute Reason", "reason": reason, "sla_days": 14}).insert(
+				ignore_permissions=True
+			)

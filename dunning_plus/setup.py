@@ -10,4 +10,141 @@ def get_roles() -> list[dict]:
 
 def get_custom_fields() -> dict[str, list[dict]]:
 	"""Custom fields on ERPNext doctypes, keyed by doctype (created in after_install, removed on uninstall)."""
-	return {}
+	policy_link = {"fieldtype": "Link", "options": "Dunning Policy", "label": "Dunning Policy"}
+	return {
+		"Customer": [
+			{
+				"fieldname": "dunning_section",
+				"fieldtype": "Section Break",
+				"label": "Collections",
+				"insert_after": "credit_limits",
+				"collapsible": 1,
+			},
+			{
+				**policy_link,
+				"fieldname": "dunning_policy",
+				"insert_after": "dunning_section",
+				"description": "Overrides the customer group's and the company's default policy",
+			},
+			{
+				"fieldname": "dunning_collector",
+				"fieldtype": "Link",
+				"options": "User",
+				"label": "Collector",
+				"insert_after": "dunning_policy",
+			},
+			{
+				"fieldname": "dunning_credit_hold",
+				"fieldtype": "Check",
+				"label": "On Credit Hold",
+				"insert_after": "dunning_collector",
+				"description": "Sales Orders are refused while set (set by a dunning step, released on resolution)",
+			},
+			{
+				"fieldname": "dunning_column_break",
+				"fieldtype": "Column Break",
+				"insert_after": "dunning_credit_hold",
+			},
+			{
+				"fieldname": "dunning_block",
+				"fieldtype": "Check",
+				"label": "Dunning Blocked",
+				"insert_after": "dunning_column_break",
+			},
+			{
+				"fieldname": "dunning_block_reason",
+				"fieldtype": "Small Text",
+				"label": "Block Reason",
+				"insert_after": "dunning_block",
+				"depends_on": "dunning_block",
+				"mandatory_depends_on": "dunning_block",
+			},
+			{
+				"fieldname": "dunning_block_until",
+				"fieldtype": "Date",
+				"label": "Blocked Until",
+				"insert_after": "dunning_block_reason",
+				"depends_on": "dunning_block",
+				"description": "Empty = until lifted",
+			},
+		],
+		"Customer Group": [
+			{**policy_link, "fieldname": "dunning_policy", "insert_after": "payment_terms"},
+		],
+		"Company": [
+			{
+				**policy_link,
+				"fieldname": "dunning_policy",
+				"label": "Default Dunning Policy",
+				"insert_after": "payment_terms",
+			},
+		],
+		"Sales Invoice": [
+			{
+				"fieldname": "dunning_section",
+				"fieldtype": "Section Break",
+				"label": "Collections",
+				"insert_after": "payment_schedule",
+				"collapsible": 1,
+			},
+			{
+				**policy_link,
+				"fieldname": "dunning_policy",
+				"insert_after": "dunning_section",
+				"allow_on_submit": 1,
+				"no_copy": 1,
+				"description": "Overrides the customer's policy for this invoice",
+			},
+			{
+				"fieldname": "current_dunning_level",
+				"fieldtype": "Int",
+				"label": "Dunning Level",
+				"insert_after": "dunning_policy",
+				"read_only": 1,
+				"allow_on_submit": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "collection_case",
+				"fieldtype": "Link",
+				"options": "Collection Case",
+				"label": "Collection Case",
+				"insert_after": "current_dunning_level",
+				"read_only": 1,
+				"allow_on_submit": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "dunning_column_break",
+				"fieldtype": "Column Break",
+				"insert_after": "collection_case",
+			},
+			{
+				"fieldname": "dunning_block",
+				"fieldtype": "Check",
+				"label": "Dunning Blocked",
+				"insert_after": "dunning_column_break",
+				"allow_on_submit": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "dunning_block_reason",
+				"fieldtype": "Small Text",
+				"label": "Block Reason",
+				"insert_after": "dunning_block",
+				"depends_on": "dunning_block",
+				"mandatory_depends_on": "dunning_block",
+				"allow_on_submit": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "dunning_block_until",
+				"fieldtype": "Date",
+				"label": "Blocked Until",
+				"insert_after": "dunning_block_reason",
+				"depends_on": "dunning_block",
+				"allow_on_submit": 1,
+				"no_copy": 1,
+			},
+		],
+	}

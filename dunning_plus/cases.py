@@ -1,0 +1,397 @@
+"""Collection cases: computed from scratch from ERPNext's ledger and the case's records.
+
+``compute_case`` is pure read: the items in view (open instalments whose first step has been
+reached, or that already had a step), their levels and pauses, balances, the status the engine's
+``derive_status`` gives, the next action and the risk score. ``refresh_case`` writes that onto the
+one open Collection Case of the customer and company (reopening the case a cancelled payment had
+closed, or opening a new one), so after any sequence of documents every case equals a fresh
+recompute. Events mark (company, customer) pairs dirty; ``flush`` refreshes them once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Max
+from frappe.utils import add_to_date, get_datetime, getdate, nowdate
+
+from dunning_plus import ledger
+from dunning_plus.engine.cadence import HoldReason, next_step, plan_cycle
+from dunning_plus.engine.case import CaseFacts, CaseStatus, derive_status
+from dunning_plus.engine.money import ZERO, to_money
+from dunning_plus.engine.policy import SEVERITY, PolicyStep
+from dunning_plus.engine.promises import disputed_amounts
+from dunning_plus.engine.score import Behaviour, score_customer
+from dunning_plus.policies import policy_book
+
+CLOSED = ("Resolved", "Written Off", "Closed")
+PAUSED_BY = {HoldReason.PROMISE: "Promise", HoldReason.DISPUTE: "Dispute", HoldReason.BLOCKED: "Block"}
+CASE_FIELDS = (
+	"policy",
+	"status",
+	"current_level",
+	"collector",
+	"currency",
+	"outstanding_amount",
+	"overdue_amount",
+	"not_due_amount",
+	"disputed_amount",
+	"promised_amount",
+	"next_action",
+	"next_action_date",
+	"sla_due",
+	"hold_reason",
+	"hold_until",
+	"risk_score",
+	"score_explanation",
+	"score_drivers",
+)
+ITEM_FIELDS = (
+	"reference_doctype",
+	"reference_name",
+	"payment_schedule",
+	"payment_term",
+	"due_date",
+	"payment_amount",
+	"outstanding",
+	"disputed_amount",
+	"track",
+	"level",
+	"last_step",
+	"last_step_date",
+	"paused_by",
+	"paused_until",
+	"currency",
+)
+
+
+def open_case_name(company: str, customer: str) -> str | None:
+	return frappe.db.get_value(
+		"Collection Case",
+		{"company": company, "customer": customer, "status": ["not in", CLOSED]},
+		"name",
+		order_by="creation desc",
+	)
+
+
+def compute_case(
+	company: str, customer: str, as_of: date | None = None, case_name: str | None = None
+) -> frappe._dict:
+	as_of = getdate(as_of or nowdate())
+	case_name = case_name or open_case_name(company, customer)
+	instalments = ledger.read_instalments(company, [customer])
+	book = policy_book(company)
+	profiles = ledger.read_customers([customer])
+	profile = profiles.get(customer)
+	promises = ledger.read_promises(company, [customer])
+	disputes = ledger.read_disputes(company, [customer])
+	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes)
+	holds = {h.instalment.id: h for h in plan.holds}
+	due_now = {a.instalment.id: a for a in plan.actions}
+	history = ledger.read_step_history(company, customer)
+	disputed = {}
+	if disputes:
+		disputed = disputed_amounts(disputes, {i.id: i.outstanding for i in instalments}, as_of)
+
+	items = []
+	strongest: PolicyStep | None = None
+	level = 0
+	policies_used: list[str] = []
+	next_candidates: list[tuple[date, str]] = []
+	sla_candidates: list[datetime] = []
+	for inst in instalments:
+		choice = book.choose(inst, profile)
+		policy = book.policies.get(choice.policy) if choice else None
+		if policy is None:
+			continue
+		ts = policy.track(inst.track)
+		if not ts.steps:
+			continue
+		days = (as_of - inst.due_date).days
+		if days < ts.effective_offsets[0] and not inst.taken:
+			continue
+		if policy.name not in policies_used:
+			policies_used.append(policy.name)
+		steps_taken = [policy.step(c) for c in inst.taken if c in ts.index_by_code]
+		item_level = max((s.level for s in steps_taken), default=0)
+		last = max(steps_taken, key=lambda s: ts.index_by_code[s.code], default=None)
+		for s in steps_taken:
+			if strongest is None or SEVERITY[s.kind] > SEVERITY[strongest.kind]:
+				strongest = s
+		level = max(level, item_level)
+		last_actions = [h for h in history.get(inst.id, []) if last and h.step_code == last.code]
+		last_date = getdate(last_actions[-1].action_date) if last_actions else None
+		if last and last.sla_hours and last_actions:
+			sla_candidates.append(add_to_date(get_datetime(last_actions[-1].creation), hours=last.sla_hours))
+		hold = holds.get(inst.id)
+		paused_by = PAUSED_BY.get(hold.reason) if hold else None
+		if inst.id in due_now:
+			a = due_now[inst.id]
+			next_candidates.append((as_of, f"{a.step.title} ({a.step.code})"))
+		elif paused_by == "Promise" and hold.until:
+			next_candidates.append((hold.until + timedelta(days=1), _("Check promise")))
+		elif not paused_by:
+			nxt = next_step(inst, policy, as_of)
+			if nxt:
+				next_candidates.append((nxt[1], f"{nxt[0].title} ({nxt[0].code})"))
+		items.append(
+			frappe._dict(
+				reference_doctype="Sales Order" if inst.track.value == "deposit" else "Sales Invoice",
+				reference_name=inst.invoice,
+				payment_schedule=inst.id,
+				payment_term=inst.payment_term or None,
+				due_date=inst.due_date,
+				payment_amount=float(inst.amount or inst.outstanding),
+				outstanding=float(inst.outstanding),
+				disputed_amount=float(disputed.get(inst.id, ZERO)),
+				track="Deposit" if inst.track.value == "deposit" else "Invoice",
+				level=item_level,
+				last_step=last.code if last else None,
+				last_step_date=last_date,
+				paused_by=paused_by,
+				paused_until=hold.until if hold and paused_by else None,
+				currency=inst.currency,
+				_inst=inst,
+			)
+		)
+
+	outstanding = sum((i._inst.outstanding for i in items), ZERO)
+	overdue = sum((i._inst.outstanding for i in items if i._inst.due_date < as_of), ZERO)
+	item_ids = {i.payment_schedule for i in items}
+	promised = sum((p.amount for p in promises if item_ids & set(p.items)), ZERO)
+	open_items = [i for i in items if i.outstanding > 0]
+	facts = CaseFacts(
+		outstanding=outstanding,
+		strongest_step=strongest,
+		level=level,
+		pending_approval=_pending_approval(company, customer),
+		on_hold=bool(profile and profile.block and profile.block.active_on(as_of)),
+		fully_disputed=bool(open_items) and all(i.paused_by == "Dispute" for i in open_items),
+		promise_pending=bool(open_items)
+		and all(i.paused_by in ("Promise", "Dispute") for i in open_items)
+		and any(i.paused_by == "Promise" for i in open_items),
+		broken_promise=_latest_promise_broken(company, customer),
+		escalated=bool(case_name) and _escalated(case_name),
+	)
+	status, level = derive_status(facts)
+	score = _score(company, customer, as_of, instalments)
+	next_candidates.sort()
+	case = frappe._dict(
+		company=company,
+		customer=customer,
+		policy=policies_used[0] if policies_used else None,
+		status=status.value,
+		current_level=level,
+		collector=(profile.collector if profile else None)
+		or frappe.db.get_single_value("Dunning Plus Settings", "default_collector"),
+		currency=items[0].currency if items else None,
+		outstanding_amount=float(outstanding),
+		overdue_amount=float(overdue),
+		not_due_amount=float(outstanding - overdue),
+		disputed_amount=sum(i.disputed_amount for i in items),
+		promised_amount=float(promised),
+		next_action=next_candidates[0][1] if next_candidates and status.value not in CLOSED else None,
+		next_action_date=next_candidates[0][0] if next_candidates and status.value not in CLOSED else None,
+		sla_due=min(sla_candidates) if sla_candidates else None,
+		hold_reason=profile.block.reason if facts.on_hold else None,
+		hold_until=profile.block.until if facts.on_hold else None,
+		risk_score=score.score if score else 0,
+		score_explanation=score.explain() if score else None,
+		score_drivers=json.dumps(
+			{d.name: {"value": round(d.raw, 2), "points": round(d.points, 4)} for d in score.drivers},
+			sort_keys=True,
+		)
+		if score
+		else None,
+		items=[{k: i[k] for k in ITEM_FIELDS} for i in items],
+	)
+	return case
+
+
+def _pending_approval(company: str, customer: str) -> bool:
+	return bool(
+		frappe.db.exists(
+			"Collection Action", {"company": company, "customer": customer, "status": "Pending Approval"}
+		)
+	)
+
+
+def _latest_promise_broken(company: str, customer: str) -> bool:
+	latest = frappe.get_all(
+		"Payment Promise",
+		filters={"company": company, "customer": customer, "status": ["!=", "Cancelled"]},
+		fields=["status"],
+		order_by="recorded_on desc, creation desc",
+		limit=1,
+	)
+	return bool(latest) and latest[0].status == "Broken"
+
+
+def _escalated(case_name: str) -> bool:
+	return bool(
+		frappe.db.exists(
+			"Collection Action",
+			{
+				"collection_case": case_name,
+				"action_type": "Decision",
+				"step_kind": "Escalation",
+				"status": "Done",
+			},
+		)
+	)
+
+
+def _score(company: str, customer: str, as_of: date, instalments):
+	balance = sum((i.outstanding for i in instalments), ZERO)
+	if balance <= 0:
+		return None
+	overdue = sum((i.outstanding for i in instalments if i.due_date < as_of), ZERO)
+	late = ledger.read_days_late([customer], as_of - timedelta(days=365)).get(customer, 0.0)
+	promises = frappe.get_all(
+		"Payment Promise",
+		filters={"company": company, "customer": customer, "status": ["in", ["Kept", "Broken"]]},
+		pluck="status",
+	)
+	open_disputes = frappe.db.count(
+		"Collection Dispute", {"company": company, "customer": customer, "status": "Open"}
+	)
+	since = frappe.db.get_value("Customer", customer, "creation")
+	cc = frappe.qb.DocType("Collection Case")
+	largest = (
+		frappe.qb.from_(cc)
+		.select(Max(cc.outstanding_amount))
+		.where((cc.company == company) & cc.status.notin(CLOSED))
+		.run()[0][0]
+	)
+	return score_customer(
+		Behaviour(
+			customer=customer,
+			balance=balance,
+			overdue=overdue,
+			avg_days_late=late,
+			promises_made=len(promises),
+			promises_broken=promises.count("Broken"),
+			open_disputes=open_disputes,
+			tenure_days=(as_of - getdate(since)).days if since else 0,
+		),
+		max(to_money(largest or 0), balance),
+	)
+
+
+def refresh_case(company: str, customer: str, as_of: date | None = None) -> str | None:
+	"""Writes the recomputed case; returns its name (None when there is nothing to collect)."""
+	as_of = getdate(as_of or nowdate())
+	name = open_case_name(company, customer)
+	view = compute_case(company, customer, as_of, name)
+	if not name:
+		if not view["items"]:
+			return None
+		name = _case_to_reopen(company, customer, view)
+	if name:
+		doc = frappe.get_doc("Collection Case", name)
+	else:
+		doc = frappe.new_doc("Collection Case")
+		doc.update({"company": company, "customer": customer, "opened_on": as_of})
+	before = _signature(doc)
+	doc.update({k: view[k] for k in CASE_FIELDS})
+	doc.set("items", view["items"])
+	if view["status"] in CLOSED:
+		if not doc.resolution:
+			doc.resolution = "Written Off" if view["status"] == "Written Off" else "Paid"
+			doc.resolved_on = as_of
+	else:
+		doc.resolution = None
+		doc.resolved_on = None
+	if doc.is_new() or _signature(doc) != before:
+		doc.flags.ignore_permissions = True
+		doc.save()
+	_mark_invoices(doc)
+	return doc.name
+
+
+def _case_to_reopen(company: str, customer: str, view) -> str | None:
+	"""The resolved case a cancel reopens: the latest one that had a step on one of these items."""
+	rows = [i["payment_schedule"] for i in view["items"]]
+	ca = frappe.qb.DocType("Collection Action")
+	cc = frappe.qb.DocType("Collection Case")
+	found = (
+		frappe.qb.from_(ca)
+		.join(cc)
+		.on(cc.name == ca.collection_case)
+		.select(cc.name)
+		.where(
+			(ca.payment_schedule.isin(rows))
+			& (cc.company == company)
+			& (cc.customer == customer)
+			& (cc.status == "Resolved")
+		)
+		.orderby(cc.creation, order=frappe.qb.desc)
+		.limit(1)
+		.run()
+	)
+	return found[0][0] if found else None
+
+
+def _signature(doc) -> str:
+	data = {k: doc.get(k) for k in (*CASE_FIELDS, "resolution")}
+	data["items"] = [{k: r.get(k) for k in ITEM_FIELDS} for r in doc.get("items")]
+	return frappe.as_json(data)
+
+
+def _mark_invoices(doc) -> None:
+	"""Shows the case and each invoice's level on the Sales Invoices of the case."""
+	levels: dict[str, int] = {}
+	for row in doc.items:
+		if row.reference_doctype == "Sales Invoice":
+			levels[row.reference_name] = max(levels.get(row.reference_name, 0), row.level or 0)
+	if not levels:
+		return
+	si = frappe.qb.DocType("Sales Invoice")
+	by_level: dict[int, list[str]] = {}
+	for inv, lvl in levels.items():
+		by_level.setdefault(lvl, []).append(inv)
+	for lvl, invoices in by_level.items():
+		frappe.qb.update(si).set(si.current_dunning_level, lvl).set(si.collection_case, doc.name).where(
+			si.name.isin(invoices)
+		).run()
+
+
+# ---------------------------------------------------------------- dirty tracking for events
+
+
+def mark_dirty(company: str | None, customer: str | None) -> None:
+	if not company or not customer:
+		return
+	pending = frappe.flags.dunning_plus_dirty
+	if pending is None:
+		pending = frappe.flags.dunning_plus_dirty = set()
+	if not pending:
+		frappe.db.before_commit.add(flush)
+	pending.add((company, customer))
+
+
+def flush() -> None:
+	pending, frappe.flags.dunning_plus_dirty = frappe.flags.dunning_plus_dirty, None
+	if pending:
+		refresh_cases(sorted(pending))
+
+
+def refresh_cases(pairs: Iterable[tuple[str, str]], as_of: date | None = None) -> list[str]:
+	names = []
+	for company, customer in pairs:
+		name = refresh_case(company, customer, as_of)
+		if name:
+			names.append(name)
+	return names
+
+
+def case_for(company: str, customer: str) -> str | None:
+	return open_case_name(company, customer)
+
+
+def status_of(name: str) -> CaseStatus:
+	return CaseStatus(frappe.db.get_value("Collection Case", name, "status"))

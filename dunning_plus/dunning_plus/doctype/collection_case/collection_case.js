@@ -1,0 +1,96 @@
+// Copyright (c) 2026, dunning_plus contributors
+// For license information, please see license.txt
+
+const OPEN = (doc) => !["Resolved", "Written Off", "Closed"].includes(doc.status);
+
+frappe.ui.form.on("Collection Case", {
+	refresh(frm) {
+		if (frm.is_new()) return;
+		frm.set_intro(
+			frm.doc.next_action
+				? __("Next: {0} on {1}", [frm.doc.next_action, frappe.datetime.str_to_user(frm.doc.next_action_date)])
+				: ""
+		);
+		if (frm.doc.score_explanation) {
+			frm.dashboard.add_comment(__("Risk score {0}: {1}", [frm.doc.risk_score, frm.doc.score_explanation]), "blue", true);
+		}
+		const call = (method, args) => frm.call(method, args).then(() => frm.reload_doc());
+		const act = __("Actions");
+		if (OPEN(frm.doc)) {
+			frm.add_custom_button(__("Record Promise"), () => {
+				frappe.prompt(
+					[
+						{ fieldname: "promised_date", fieldtype: "Date", label: __("Promised Date"), reqd: 1 },
+						{ fieldname: "amount", fieldtype: "Currency", label: __("Amount"), description: __("Empty = all open undisputed items") },
+						{ fieldname: "notes", fieldtype: "Small Text", label: __("Notes") },
+					],
+					(v) => call("record_promise", v),
+					__("Record Promise")
+				);
+			}, act);
+			frm.add_custom_button(__("Open Dispute"), () => {
+				frappe.prompt(
+					[
+						{ fieldname: "reason", fieldtype: "Link", options: "Dispute Reason", label: __("Reason"), reqd: 1 },
+						{
+							fieldname: "sales_invoice", fieldtype: "Select", label: __("Invoice"),
+							options: [""].concat([...new Set((frm.doc.items || []).map((r) => r.reference_name))]),
+							description: __("Empty = every open item"),
+						},
+						{ fieldname: "amount", fieldtype: "Currency", label: __("Disputed Amount") },
+						{ fieldname: "description", fieldtype: "Small Text", label: __("Customer's Words") },
+					],
+					(v) => call("open_dispute", v),
+					__("Open Dispute")
+				);
+			}, act);
+			if (frm.doc.status === "On Hold") {
+				frm.add_custom_button(__("Release Hold"), () => call("release_hold"), act);
+			} else {
+				frm.add_custom_button(__("Hold"), () => {
+					frappe.prompt(
+						[
+							{ fieldname: "reason", fieldtype: "Small Text", label: __("Reason"), reqd: 1 },
+							{ fieldname: "until", fieldtype: "Date", label: __("Until"), description: __("Empty = until released") },
+						],
+						(v) => call("hold", v),
+						__("Hold Dunning")
+					);
+				}, act);
+			}
+			frm.add_custom_button(__("Escalate"), () => {
+				frappe.prompt(
+					[
+						{ fieldname: "to_user", fieldtype: "Link", options: "User", label: __("To") },
+						{ fieldname: "note", fieldtype: "Small Text", label: __("Note") },
+					],
+					(v) => call("escalate", v),
+					__("Escalate")
+				);
+			}, act);
+			frm.add_custom_button(__("Reassign"), () => {
+				frappe.prompt(
+					{ fieldname: "collector", fieldtype: "Link", options: "User", label: __("Collector"), reqd: 1 },
+					(v) => call("reassign", v),
+					__("Reassign")
+				);
+			}, act);
+		}
+		if (frm.doc.status !== "Closed") {
+			frm.add_custom_button(__("Resolve"), () => {
+				frappe.prompt(
+					[
+						{
+							fieldname: "resolution", fieldtype: "Select", label: __("Resolution"), reqd: 1,
+							options: ["Paid", "Dispute Closed", "Written Off", "Cancelled"],
+						},
+						{ fieldname: "note", fieldtype: "Small Text", label: __("Note") },
+					],
+					(v) => call("resolve", v),
+					__("Resolve Case")
+				);
+			}, act);
+		}
+		frm.add_custom_button(__("Recompute"), () => call("recompute"));
+	},
+});

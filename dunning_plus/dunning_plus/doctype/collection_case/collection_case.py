@@ -1,0 +1,213 @@
+# Copyright (c) 2026, dunning_plus contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.desk.form.assign_to import add as assign_to
+from frappe.model.document import Document
+from frappe.utils import flt, getdate, nowdate
+
+from dunning_plus import cases
+from dunning_plus.audit import record_decision
+from dunning_plus.items import default_items
+
+
+class CollectionCase(Document):
+	def validate(self):
+		if self.status not in cases.CLOSED:
+			other = frappe.db.get_value(
+				"Collection Case",
+				{
+					"customer": self.customer,
+					"company": self.company,
+					"status": ["not in", cases.CLOSED],
+					"name": ["!=", self.name or ""],
+				},
+				"name",
+			)
+			if other:
+				frappe.throw(
+					_("Customer {0} already has an open collection case {1} in company {2}.").format(
+						frappe.bold(self.customer), frappe.bold(other), frappe.bold(self.company)
+					),
+					title=_("Duplicate Case"),
+				)
+
+	def _refresh(self):
+		cases.refresh_case(self.company, self.customer)
+		self.reload()
+
+	@frappe.whitelist()
+	def recompute(self):
+		self.check_permission("read")
+		self._refresh()
+
+	@frappe.whitelist()
+	def record_promise(
+		self, promised_date: str, amount: float | None = None, notes: str | None = None
+	) -> str:
+		self.check_permission("write")
+		items = default_items(self, exclude_paused=("Dispute",))
+		if not items:
+			frappe.throw(_("The case has no undisputed open item to promise."))
+		promise = frappe.get_doc(
+			{
+				"doctype": "Payment Promise",
+				"collection_case": self.name,
+				"customer": self.customer,
+				"company": self.company,
+				"promised_date": promised_date,
+				"amount": flt(amount)
+				or sum(flt(r.outstanding) for r in self.items if r.paused_by != "Dispute"),
+				"notes": notes,
+				"items": items,
+			}
+		)
+		promise.insert()
+		return promise.name
+
+	@frappe.whitelist()
+	def open_dispute(
+		self,
+		reason: str,
+		amount: float | None = None,
+		sales_invoice: str | None = None,
+		description: str | None = None,
+	) -> str:
+		self.check_permission("write")
+		items = default_items(self)
+		if sales_invoice:
+			items = [i for i in items if i["sales_invoice"] == sales_invoice]
+		if not items:
+			frappe.throw(_("Invoice {0} is not an open item of this case.").format(sales_invoice or ""))
+		covered = sum(
+			flt(r.outstanding)
+			for r in self.items
+			if r.payment_schedule in {i["payment_schedule"] for i in items}
+		)
+		dispute = frappe.get_doc(
+			{
+				"doctype": "Collection Dispute",
+				"collection_case": self.name,
+				"customer": self.customer,
+				"company": self.company,
+				"reason": reason,
+				"amount": flt(amount) or covered,
+				"description": description,
+				"items": items,
+			}
+		)
+		dispute.insert()
+		return dispute.name
+
+	@frappe.whitelist()
+	def hold(self, reason: str, until: str | None = None):
+		"""Holds the case by blocking dunning for the customer, until a date or until released."""
+		self.check_permission("write")
+		if not (reason or "").strip():
+			frappe.throw(_("Give a reason for the hold."))
+		if until and getdate(until) < getdate(nowdate()):
+			frappe.throw(_("The hold cannot end in the past."))
+		customer = frappe.get_doc("Customer", self.customer)
+		customer.update({"dunning_block": 1, "dunning_block_reason": reason, "dunning_block_until": until})
+		customer.flags.ignore_permissions = True
+		customer.save()
+		record_decision(
+			self.name,
+			self.company,
+			self.customer,
+			"Decision",
+			_("On hold until {0}: {1}").format(until or _("released"), reason),
+		)
+		self._refresh()
+
+	@frappe.whitelist()
+	def release_hold(self):
+		self.check_permission("write")
+		customer = frappe.get_doc("Customer", self.customer)
+		customer.update({"dunning_block": 0, "dunning_block_reason": None, "dunning_block_until": None})
+		customer.flags.ignore_permissions = True
+		customer.save()
+		record_decision(self.name, self.company, self.customer, "Decision", _("Hold released"))
+		self._refresh()
+
+	@frappe.whitelist()
+	def escalate(self, to_user: str | None = None, note: str | None = None):
+		self.check_permission("write")
+		to_user = to_user or _collections_manager()
+		record_decision(
+			self.name,
+			self.company,
+			self.customer,
+			"Decision",
+			_("Escalated to {0}: {1}").format(to_user or _("Collections Manager"), note or ""),
+			step_kind="Escalation",
+		)
+		if to_user:
+			assign_to(
+				{
+					"assign_to": [to_user],
+					"doctype": self.doctype,
+					"name": self.name,
+					"description": note or _("Escalated case"),
+				}
+			)
+		self._refresh()
+
+	@frappe.whitelist()
+	def reassign(self, collector: str):
+		self.check_permission("write")
+		if not frappe.db.exists("User", collector):
+			frappe.throw(_("User {0} does not exist.").format(collector))
+		frappe.db.set_value("Customer", self.customer, "dunning_collector", collector)
+		record_decision(
+			self.name, self.company, self.customer, "Decision", _("Reassigned to {0}").format(collector)
+		)
+		self._refresh()
+
+	@frappe.whitelist()
+	def resolve(self, resolution: str, note: str | None = None):
+		"""Closes a case whose items are settled (paid, credited or written off)."""
+		self.check_permission("write")
+		if resolution not in ("Paid", "Dispute Closed", "Written Off", "Cancelled"):
+			frappe.throw(_("Unknown resolution {0}.").format(resolution))
+		self._refresh()
+		if flt(self.outstanding_amount) > 0:
+			frappe.throw(
+				_(
+					"The case still has {0} outstanding: record the payment, a credit note or a write-off first."
+				).format(
+					frappe.format(
+						self.outstanding_amount, {"fieldtype": "Currency", "options": self.currency}
+					)
+				),
+				title=_("Not Settled"),
+			)
+		self.db_set(
+			{"status": "Closed", "resolution": resolution, "resolved_on": self.resolved_on or nowdate()}
+		)
+		record_decision(
+			self.name,
+			self.company,
+			self.customer,
+			"Decision",
+			_("Closed: {0}. {1}").format(_(resolution), note or ""),
+		)
+
+
+def _collections_manager() -> str | None:
+	has_role = frappe.qb.DocType("Has Role")
+	user = frappe.qb.DocType("User")
+	found = (
+		frappe.qb.from_(has_role)
+		.join(user)
+		.on(user.name == has_role.parent)
+		.select(user.name)
+		.where(
+			(has_role.role == "Collections Manager") & (user.enabled == 1) & (has_role.parenttype == "User")
+		)
+		.orderby(user.name)
+		.limit(1)
+		.run()
+	)
+	return found[0][0] if found else None

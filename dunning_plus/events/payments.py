@@ -1,0 +1,36 @@
+"""Payment Entry, Journal Entry, Payment Ledger Entry and Unreconcile Payment events: the
+affected customers' instalments are re-read from the ledger and their cases updated at once."""
+
+from dunning_plus import cases
+from dunning_plus.promises import review_promises
+
+
+def _refresh(pairs):
+	for company, customer in pairs:
+		cases.mark_dirty(company, customer)
+	for company, customer in pairs:
+		review_promises(company, customer)
+	cases.flush()
+
+
+def payment_entry_changed(doc, method=None):
+	if doc.party_type == "Customer" and doc.party:
+		_refresh({(doc.company, doc.party)})
+
+
+def journal_entry_changed(doc, method=None):
+	pairs = {(doc.company, row.party) for row in doc.accounts if row.party_type == "Customer" and row.party}
+	if pairs:
+		_refresh(pairs)
+
+
+def unreconcile_changed(doc, method=None):
+	if doc.get("party_type") == "Customer" and doc.get("party"):
+		_refresh({(doc.company, doc.party)})
+
+
+def ledger_entry_submitted(doc, method=None):
+	"""Every change to what a customer owes passes through here (payments, credit notes, journal
+	entries, Payment Reconciliation). The refresh runs once, just before the transaction commits."""
+	if doc.party_type == "Customer" and doc.party:
+		cases.mark_dirty(doc.company, doc.party)

@@ -1,0 +1,20 @@
+"""Sales Order events: a customer on credit hold gets no new order unless the user may bypass it."""
+
+import frappe
+from frappe import _
+
+
+def check_credit_hold(doc, method=None):
+	if not frappe.db.get_value("Customer", doc.customer, "dunning_credit_hold"):
+		return
+	bypass = (
+		frappe.db.get_single_value("Dunning Plus Settings", "credit_hold_bypass_role") or "Accounts Manager"
+	)
+	if bypass in frappe.get_roles():
+		return
+	frappe.throw(
+		_(
+			"Customer {0} is on credit hold for overdue payments. A user with the role {1} can still submit this order."
+		).format(frappe.bold(doc.customer), frappe.bold(_(bypass))),
+		title=_("Credit Hold"),
+	)

@@ -1,0 +1,363 @@
+"""Set-based reads of ERPNext data as engine inputs: open instalments, customers, promises,
+disputes and the steps already taken. A handful of queries however many invoices there are."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import frappe
+from frappe.query_builder.functions import Max
+from frappe.utils import getdate
+
+from dunning_plus.engine.cadence import CustomerProfile, Instalment
+from dunning_plus.engine.money import to_money
+from dunning_plus.engine.precedence import Block, BlockScope
+from dunning_plus.engine.promises import Dispute, Promise
+from dunning_plus.engine.schedule import RowAmount, split_outstanding
+
+
+def _money(value) -> Decimal:
+	return to_money(value or 0)
+
+
+def read_instalments(
+	company: str | None = None, customers: Iterable[str] | None = None, with_taken: bool = True
+) -> list[Instalment]:
+	"""Open payment-schedule rows of submitted Sales Invoices, each with its own outstanding."""
+	customers = list(customers) if customers is not None else None
+	if customers is not None and not customers:
+		return []
+	si = frappe.qb.DocType("Sales Invoice")
+	ps = frappe.qb.DocType("Payment Schedule")
+	query = (
+		frappe.qb.from_(si)
+		.left_join(ps)
+		.on((ps.parent == si.name) & (ps.parenttype == "Sales Invoice"))
+		.select(
+			si.name.as_("invoice"),
+			si.customer,
+			si.company,
+			si.posting_date,
+			si.due_date.as_("invoice_due_date"),
+			si.currency,
+			si.party_account_currency,
+			si.conversion_rate,
+			si.outstanding_amount,
+			si.rounded_total,
+			si.grand_total,
+			si.dunning_policy,
+			si.dunning_block,
+			si.dunning_block_reason,
+			si.dunning_block_until,
+			ps.name.as_("row"),
+			ps.idx,
+			ps.payment_term,
+			ps.due_date,
+			ps.payment_amount,
+			ps.paid_amount,
+		)
+		.where((si.docstatus == 1) & (si.is_return == 0) & (si.outstanding_amount > 0))
+	)
+	if company:
+		query = query.where(si.company == company)
+	if customers is not None:
+		query = query.where(si.customer.isin(customers))
+	rows = query.run(as_dict=True)
+
+	by_invoice: dict[str, list] = defaultdict(list)
+	for r in rows:
+		by_invoice[r.invoice].append(r)
+	out: list[Instalment] = []
+	for invoice, rs in by_invoice.items():
+		head = rs[0]
+		outstanding = _money(head.outstanding_amount)
+		if (
+			head.party_account_currency
+			and head.party_account_currency != head.currency
+			and head.conversion_rate
+		):
+			# outstanding_amount is kept in the receivable account's currency
+			outstanding = to_money(outstanding / Decimal(str(head.conversion_rate)))
+		if head.row is None:
+			rs = [
+				frappe._dict(
+					head,
+					row=f"{invoice}#1",
+					idx=1,
+					payment_term=None,
+					due_date=head.invoice_due_date or head.posting_date,
+					payment_amount=head.rounded_total or head.grand_total,
+					paid_amount=0,
+				)
+			]
+		split = split_outstanding(
+			[
+				RowAmount(r.row, getdate(r.due_date), _money(r.payment_amount), _money(r.paid_amount), r.idx)
+				for r in rs
+			],
+			outstanding,
+		)
+		block = None
+		if head.dunning_block:
+			block = Block(
+				BlockScope.INVOICE,
+				invoice,
+				head.dunning_block_reason or "Blocked",
+				getdate(head.dunning_block_until) if head.dunning_block_until else None,
+			)
+		for r in rs:
+			left = split[r.row]
+			if left <= 0:
+				continue
+			out.append(
+				Instalment(
+					id=r.row,
+					invoice=invoice,
+					customer=head.customer,
+					company=head.company,
+					due_date=getdate(r.due_date),
+					outstanding=left,
+					currency=head.currency,
+					payment_term=r.payment_term or "",
+					posting_date=getdate(head.posting_date),
+					policy=head.dunning_policy or None,
+					block=block,
+					amount=_money(r.payment_amount),
+				)
+			)
+	if with_taken and out:
+		taken = read_taken(company, customers)
+		if taken:
+			out = [_with_taken(i, taken.get(i.id)) for i in out]
+	out.sort(key=lambda i: (i.customer, i.due_date, i.invoice, i.id))
+	return out
+
+
+def _with_taken(inst: Instalment, codes: list[str] | None) -> Instalment:
+	return replace(inst, taken=tuple(codes)) if codes else inst
+
+
+def read_taken(company: str | None, customers: list[str] | None) -> dict[str, list[str]]:
+	"""Step codes already taken per payment-schedule row (any status: a dropped step stays taken)."""
+	ca = frappe.qb.DocType("Collection Action")
+	query = (
+		frappe.qb.from_(ca)
+		.select(ca.payment_schedule, ca.step_code)
+		.where((ca.action_type == "Step") & ca.payment_schedule.isnotnull())
+		.orderby(ca.creation)
+	)
+	if company:
+		query = query.where(ca.company == company)
+	if customers is not None:
+		query = query.where(ca.customer.isin(customers))
+	out: dict[str, list[str]] = defaultdict(list)
+	for row, code in query.run():
+		if code not in out[row]:
+			out[row].append(code)
+	return out
+
+
+def read_step_history(company: str, customer: str) -> dict[str, list[frappe._dict]]:
+	"""The step actions per payment-schedule row, oldest first (for levels, last step, SLA)."""
+	ca = frappe.qb.DocType("Collection Action")
+	rows = (
+		frappe.qb.from_(ca)
+		.select(
+			ca.name,
+			ca.payment_schedule,
+			ca.step_code,
+			ca.level,
+			ca.action_date,
+			ca.creation,
+			ca.status,
+			ca.collection_case,
+		)
+		.where((ca.action_type == "Step") & (ca.company == company) & (ca.customer == customer))
+		.orderby(ca.creation)
+		.run(as_dict=True)
+	)
+	out: dict[str, list] = defaultdict(list)
+	for r in rows:
+		out[r.payment_schedule].append(r)
+	return out
+
+
+def read_customers(customers: Iterable[str]) -> dict[str, CustomerProfile]:
+	customers = list(customers)
+	if not customers:
+		return {}
+	c = frappe.qb.DocType("Customer")
+	rows = (
+		frappe.qb.from_(c)
+		.select(
+			c.name,
+			c.customer_group,
+			c.dunning_policy,
+			c.dunning_block,
+			c.dunning_block_reason,
+			c.dunning_block_until,
+			c.language,
+			c.email_id,
+			c.dunning_collector,
+		)
+		.where(c.name.isin(customers))
+		.run(as_dict=True)
+	)
+	out = {}
+	for r in rows:
+		block = None
+		if r.dunning_block:
+			block = Block(
+				BlockScope.CUSTOMER,
+				r.name,
+				r.dunning_block_reason or "Blocked",
+				getdate(r.dunning_block_until) if r.dunning_block_until else None,
+			)
+		out[r.name] = CustomerProfile(
+			name=r.name,
+			segment=r.customer_group,
+			policy=r.dunning_policy or None,
+			block=block,
+			language=r.language or None,
+			email=r.email_id or None,
+			collector=r.dunning_collector or None,
+		)
+	return out
+
+
+def read_promises(company: str | None, customers: list[str] | None, statuses=("Pending",)) -> list[Promise]:
+	pp = frappe.qb.DocType("Payment Promise")
+	item = frappe.qb.DocType("Payment Promise Item")
+	query = (
+		frappe.qb.from_(pp)
+		.join(item)
+		.on((item.parent == pp.name) & (item.parenttype == "Payment Promise"))
+		.select(
+			pp.name,
+			pp.customer,
+			pp.promised_date,
+			pp.amount,
+			pp.recorded_on,
+			pp.status,
+			pp.recorded_by,
+			item.payment_schedule,
+		)
+		.where(pp.status.isin(list(statuses)) & (pp.docstatus < 2))
+		.orderby(pp.name)
+		.orderby(item.idx)
+	)
+	if company:
+		query = query.where(pp.company == company)
+	if customers is not None:
+		query = query.where(pp.customer.isin(customers))
+	grouped: dict[str, list] = defaultdict(list)
+	for r in query.run(as_dict=True):
+		grouped[r.name].append(r)
+	out = []
+	for name, rs in grouped.items():
+		h = rs[0]
+		recorded = getdate(h.recorded_on)
+		promised = getdate(h.promised_date)
+		out.append(
+			Promise(
+				name=name,
+				customer=h.customer,
+				promised_date=promised,
+				amount=_money(h.amount),
+				items=tuple(r.payment_schedule for r in rs if r.payment_schedule),
+				recorded_on=min(recorded, promised),
+				recorded_by=h.recorded_by,
+			)
+		)
+	return [p for p in out if p.items]
+
+
+def read_disputes(company: str | None, customers: list[str] | None) -> list[Dispute]:
+	cd = frappe.qb.DocType("Collection Dispute")
+	item = frappe.qb.DocType("Collection Dispute Item")
+	query = (
+		frappe.qb.from_(cd)
+		.join(item)
+		.on((item.parent == cd.name) & (item.parenttype == "Collection Dispute"))
+		.select(
+			cd.name, cd.customer, cd.amount, cd.opened_on, cd.reason, cd.dispute_owner, item.payment_schedule
+		)
+		.where(cd.status == "Open")
+		.orderby(cd.name)
+		.orderby(item.idx)
+	)
+	if company:
+		query = query.where(cd.company == company)
+	if customers is not None:
+		query = query.where(cd.customer.isin(customers))
+	grouped: dict[str, list] = defaultdict(list)
+	for r in query.run(as_dict=True):
+		grouped[r.name].append(r)
+	out = []
+	for name, rs in grouped.items():
+		h = rs[0]
+		items = tuple(r.payment_schedule for r in rs if r.payment_schedule)
+		if items and h.amount:
+			out.append(
+				Dispute(
+					name=name,
+					customer=h.customer,
+					amount=_money(h.amount),
+					items=items,
+					opened_on=getdate(h.opened_on),
+					reason=h.reason or "",
+					owner=h.dispute_owner,
+				)
+			)
+	return out
+
+
+def read_days_late(customers: list[str], since: date) -> dict[str, float]:
+	"""Amount-weighted average days between due date and payment, per customer, for invoices
+	settled since ``since`` (from the Payment Ledger: the last payment against each invoice)."""
+	if not customers:
+		return {}
+	ple = frappe.qb.DocType("Payment Ledger Entry")
+	si = frappe.qb.DocType("Sales Invoice")
+	rows = (
+		frappe.qb.from_(ple)
+		.join(si)
+		.on(si.name == ple.against_voucher_no)
+		.select(si.customer, si.name, si.due_date, si.base_grand_total, Max(ple.posting_date).as_("paid_on"))
+		.where(
+			(ple.against_voucher_type == "Sales Invoice")
+			& (ple.voucher_type != "Sales Invoice")
+			& (ple.delinked == 0)
+			& (si.docstatus == 1)
+			& (si.outstanding_amount <= 0)
+			& (ple.posting_date >= since)
+			& si.customer.isin(customers)
+		)
+		.groupby(si.customer, si.name, si.due_date, si.base_grand_total)
+		.run(as_dict=True)
+	)
+	weighted: dict[str, float] = defaultdict(float)
+	amounts: dict[str, float] = defaultdict(float)
+	for r in rows:
+		late = max((getdate(r.paid_on) - getdate(r.due_date)).days, 0)
+		amt = float(r.base_grand_total or 0)
+		weighted[r.customer] += late * amt
+		amounts[r.customer] += amt
+	return {c: weighted[c] / amounts[c] for c in weighted if amounts[c]}
+
+
+def invoice_totals(invoices: list[str]) -> dict[str, Decimal]:
+	if not invoices:
+		return {}
+	si = frappe.qb.DocType("Sales Invoice")
+	return {
+		r.name: _money(r.outstanding_amount)
+		for r in frappe.qb.from_(si)
+		.select(si.name, si.outstanding_amount)
+		.where(si.name.isin(invoices))
+		.run(as_dict=True)
+	}

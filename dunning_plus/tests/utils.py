@@ -1,0 +1,254 @@
+"""Shared records for dunning_plus's FrappeTestCase suites: a service item, a three-term payment
+terms template, a standard policy as the company default, customers, invoices, payments."""
+
+from __future__ import annotations
+
+import frappe
+from frappe.utils import add_days, flt, getdate
+
+COMPANY = "_Test Company"
+RECEIVABLE = "Debtors - _TC"
+INCOME = "Sales - _TC"
+COST_CENTER = "Main - _TC"
+BANK = "_Test Bank - _TC"
+ITEM = "_Test DP Service"
+TERMS_3 = "_Test DP 30/30/40"
+TERMS_NET30 = "_Test DP Net 30"
+POLICY = "_Test DP Standard"
+TEMPLATE = "_Test DP Reminder"
+
+
+def ensure_item():
+	if not frappe.db.exists("Item", ITEM):
+		frappe.get_doc(
+			{
+				"doctype": "Item",
+				"item_code": ITEM,
+				"item_name": ITEM,
+				"item_group": "Services",
+				"stock_uom": "Nos",
+				"is_stock_item": 0,
+				"include_item_in_manufacturing": 0,
+			}
+		).insert(ignore_permissions=True)
+
+
+def ensure_terms():
+	for name, parts in (
+		(TERMS_3, ((30, 30, "_Test DP 30d"), (30, 60, "_Test DP 60d"), (40, 90, "_Test DP 90d"))),
+		(TERMS_NET30, ((100, 30, "_Test DP Net 30d"),)),
+	):
+		for _portion, days, term in parts:
+			if not frappe.db.exists("Payment Term", term):
+				frappe.get_doc(
+					{
+						"doctype": "Payment Term",
+						"payment_term_name": term,
+						"invoice_portion": 0,
+						"due_date_based_on": "Day(s) after invoice date",
+						"credit_days": days,
+					}
+				).insert(ignore_permissions=True)
+		if not frappe.db.exists("Payment Terms Template", name):
+			t = frappe.get_doc(
+				{
+					"doctype": "Payment Terms Template",
+					"template_name": name,
+					"allocate_payment_based_on_payment_terms": 1,
+				}
+			)
+			for portion, days, term in parts:
+				t.append(
+					"terms",
+					{
+						"payment_term": term,
+						"invoice_portion": portion,
+						"due_date_based_on": "Day(s) after invoice date",
+						"credit_days": days,
+					},
+				)
+			t.insert(ignore_permissions=True)
+
+
+def ensure_template(name: str = TEMPLATE):
+	if not frappe.db.exists("Email Template", name):
+		frappe.get_doc(
+			{
+				"doctype": "Email Template",
+				"name": name,
+				"subject": "Payment reminder for {{ customer }}",
+				"use_html": 1,
+				"response_html": "<p>Dear {{ customer }}, please pay {{ total }}.</p>",
+			}
+		).insert(ignore_permissions=True)
+
+
+STANDARD_STEPS = [
+	{
+		"step_code": "R-7",
+		"offset_days": -7,
+		"kind": "Reminder",
+		"channel": "Email",
+		"email_template": TEMPLATE,
+	},
+	{
+		"step_code": "R+3",
+		"offset_days": 3,
+		"kind": "Reminder",
+		"channel": "Email",
+		"email_template": TEMPLATE,
+	},
+	{
+		"step_code": "L1",
+		"offset_days": 10,
+		"kind": "Dunning Level",
+		"level": 1,
+		"channel": "Email",
+		"email_template": TEMPLATE,
+		"owner_role": "Collector",
+		"sla_hours": 48,
+	},
+	{
+		"step_code": "L2",
+		"offset_days": 25,
+		"kind": "Dunning Level",
+		"level": 2,
+		"channel": "Email",
+		"email_template": TEMPLATE,
+		"fee": 15,
+	},
+	{
+		"step_code": "FINAL",
+		"offset_days": 45,
+		"kind": "Final Notice",
+		"channel": "Letter",
+		"email_template": TEMPLATE,
+		"approval_role": "Collections Manager",
+		"credit_hold": 1,
+	},
+]
+
+
+def ensure_policy(name: str = POLICY, steps: list[dict] | None = None, **fields) -> str:
+	ensure_template()
+	if frappe.db.exists("Dunning Policy", name):
+		frappe.delete_doc("Dunning Policy", name, force=True, ignore_permissions=True)
+	frappe.get_doc(
+		{
+			"doctype": "Dunning Policy",
+			"policy_name": name,
+			"company": COMPANY,
+			"enabled": 1,
+			"skip_weekends": 0,
+			"steps": steps or STANDARD_STEPS,
+			**fields,
+		}
+	).insert(ignore_permissions=True)
+	return name
+
+
+def setup_collections(company_default: str | None = POLICY):
+	ensure_item()
+	ensure_terms()
+	ensure_policy()
+	frappe.db.set_value("Company", COMPANY, "dunning_policy", company_default)
+	frappe.flags.dunning_plus_policies = None
+
+
+def make_customer(name: str, **fields) -> str:
+	if frappe.db.exists("Customer", name):
+		frappe.delete_doc("Customer", name, force=True, ignore_permissions=True)
+	frappe.get_doc(
+		{
+			"doctype": "Customer",
+			"customer_name": name,
+			"customer_group": "_Test Customer Group",
+			"territory": "_Test Territory",
+			**fields,
+		}
+	).insert(ignore_permissions=True)
+	return name
+
+
+def make_invoice(
+	customer: str, posting_date, rate: float = 1000, terms: str | None = TERMS_3, submit=True, **fields
+):
+	si = frappe.get_doc(
+		{
+			"doctype": "Sales Invoice",
+			"customer": customer,
+			"company": COMPANY,
+			"set_posting_time": 1,
+			"posting_date": getdate(posting_date),
+			"debit_to": RECEIVABLE,
+			"currency": "INR",
+			"payment_terms_template": terms,
+			"disable_rounded_total": 1,
+			"items": [
+				{
+					"item_code": ITEM,
+					"qty": 1,
+					"rate": rate,
+					"income_account": INCOME,
+					"cost_center": COST_CENTER,
+				}
+			],
+			**fields,
+		}
+	)
+	if not terms:
+		si.due_date = add_days(getdate(posting_date), 30)
+	si.insert(ignore_permissions=True)
+	if submit:
+		si.submit()
+	return si
+
+
+def pay(invoice: str, amount: float, posting_date, payment_term: str | None = None, submit=True):
+	from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
+
+	pe = get_payment_entry("Sales Invoice", invoice, party_amount=amount, bank_account=BANK)
+	pe.posting_date = getdate(posting_date)
+	pe.reference_no = f"REF-{invoice}-{amount}"
+	pe.reference_date = getdate(posting_date)
+	pe.paid_amount = amount
+	pe.received_amount = amount
+	left = flt(amount)
+	refs = []
+	for ref in pe.references:
+		if payment_term and ref.payment_term != payment_term:
+			continue
+		ref.allocated_amount = min(flt(ref.outstanding_amount), left)
+		left -= ref.allocated_amount
+		if ref.allocated_amount > 0:
+			refs.append(ref)
+	pe.set("references", refs)
+	pe.set_amounts()
+	pe.insert(ignore_permissions=True)
+	if submit:
+		pe.submit()
+	return pe
+
+
+def credit_note(invoice: str, amount: float, posting_date):
+	from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
+
+	cn = make_sales_return(invoice)
+	cn.set_posting_time = 1
+	cn.posting_date = getdate(posting_date)
+	cn.items[0].qty = -1
+	cn.items[0].rate = amount
+	cn.payment_schedule = []
+	cn.insert(ignore_permissions=True)
+	cn.submit()
+	return cn
+
+
+def case_of(customer: str) -> frappe._dict | None:
+	name = frappe.db.get_value(
+		"Collection Case",
+		{"customer": customer, "company": COMPANY},
+		"name",
+		order_by="creation desc",
+	)
+	return frappe.get_doc("Collection Case", name) if name else None
