@@ -298,7 +298,13 @@ def refresh_case(company: str, customer: str, as_of: date | None = None) -> str 
 		doc.update({"company": company, "customer": customer, "opened_on": as_of})
 	before = _signature(doc)
 	doc.update({k: view[k] for k in CASE_FIELDS})
-	doc.set("items", view["items"])
+	if view["status"] in CLOSED and not view["items"]:
+		# A settled case keeps its items, at zero, as the record of what it collected (and so a
+		# cancelled payment can find the case it closed).
+		settled = {"outstanding": 0, "disputed_amount": 0, "paused_by": None, "paused_until": None}
+		doc.set("items", [{**{k: r.get(k) for k in ITEM_FIELDS}, **settled} for r in doc.items])
+	else:
+		doc.set("items", view["items"])
 	if view["status"] in CLOSED:
 		if not doc.resolution:
 			doc.resolution = "Written Off" if view["status"] == "Written Off" else "Paid"
@@ -314,17 +320,17 @@ def refresh_case(company: str, customer: str, as_of: date | None = None) -> str 
 
 
 def _case_to_reopen(company: str, customer: str, view) -> str | None:
-	"""The resolved case a cancel reopens: the latest one that had a step on one of these items."""
+	"""The resolved case a cancel reopens: the latest one that held one of these items."""
 	rows = [i["payment_schedule"] for i in view["items"]]
-	ca = frappe.qb.DocType("Collection Action")
+	item = frappe.qb.DocType("Collection Case Item")
 	cc = frappe.qb.DocType("Collection Case")
 	found = (
-		frappe.qb.from_(ca)
+		frappe.qb.from_(item)
 		.join(cc)
-		.on(cc.name == ca.collection_case)
+		.on((cc.name == item.parent) & (item.parenttype == "Collection Case"))
 		.select(cc.name)
 		.where(
-			(ca.payment_schedule.isin(rows))
+			item.payment_schedule.isin(rows)
 			& (cc.company == company)
 			& (cc.customer == customer)
 			& (cc.status == "Resolved")
@@ -336,9 +342,20 @@ def _case_to_reopen(company: str, customer: str, view) -> str | None:
 	return found[0][0] if found else None
 
 
+def _norm(value):
+	"""One form per value whether it came from the database or from a fresh compute."""
+	if value in ("", None):
+		return None
+	if isinstance(value, float | int) and not isinstance(value, bool):
+		return round(float(value), 6)
+	if isinstance(value, datetime | date):
+		return str(value)
+	return value
+
+
 def _signature(doc) -> str:
-	data = {k: doc.get(k) for k in (*CASE_FIELDS, "resolution")}
-	data["items"] = [{k: r.get(k) for k in ITEM_FIELDS} for r in doc.get("items")]
+	data = {k: _norm(doc.get(k)) for k in (*CASE_FIELDS, "resolution")}
+	data["items"] = [{k: _norm(r.get(k)) for k in ITEM_FIELDS} for r in doc.get("items")]
 	return frappe.as_json(data)
 
 

@@ -218,7 +218,8 @@ def pay(invoice: str, amount: float, posting_date, payment_term: str | None = No
 	for ref in pe.references:
 		if payment_term and ref.payment_term != payment_term:
 			continue
-		ref.allocated_amount = min(flt(ref.outstanding_amount), left)
+		room = flt(ref.payment_term_outstanding) if ref.get("payment_term") else flt(ref.outstanding_amount)
+		ref.allocated_amount = min(room or flt(ref.outstanding_amount), left)
 		left -= ref.allocated_amount
 		if ref.allocated_amount > 0:
 			refs.append(ref)
@@ -239,6 +240,8 @@ def credit_note(invoice: str, amount: float, posting_date):
 	cn.items[0].qty = -1
 	cn.items[0].rate = amount
 	cn.payment_schedule = []
+	if cn.meta.has_field("update_outstanding_for_self"):
+		cn.update_outstanding_for_self = 0  # apply against the invoice, as a credit note usually is
 	cn.insert(ignore_permissions=True)
 	cn.submit()
 	return cn
