@@ -1,6 +1,8 @@
 """Payment Entry, Journal Entry, Payment Ledger Entry and Unreconcile Payment events: the
 affected customers' instalments are re-read from the ledger and their cases updated at once."""
 
+import frappe
+
 from dunning_plus import cases
 from dunning_plus.promises import review_promises
 
@@ -25,8 +27,10 @@ def journal_entry_changed(doc, method=None):
 
 
 def unreconcile_changed(doc, method=None):
-	if doc.get("party_type") == "Customer" and doc.get("party"):
-		_refresh({(doc.company, doc.party)})
+	invoices = [r.reference_name for r in doc.allocations if r.reference_doctype == "Sales Invoice"]
+	if invoices:
+		customers = frappe.get_all("Sales Invoice", filters={"name": ["in", invoices]}, pluck="customer")
+		_refresh({(doc.company, c) for c in customers})
 
 
 def ledger_entry_submitted(doc, method=None):

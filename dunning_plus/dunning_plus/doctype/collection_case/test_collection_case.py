@@ -147,6 +147,57 @@ class TestCollectionCase(FrappeTestCase):
 		self.assertEqual(case.status, "Resolved")
 		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", si.name, "outstanding_amount")), 700)
 
+	def test_unreconcile_payment_reopens_the_balance(self):
+		with self.freeze_time(T, tick=True):
+			si = self.invoice_due_5_days_ago()
+			pe = pay(si.name, 300, T)
+			self.assertEqual(case_of(self.customer).status, "Resolved")
+			unrecon = frappe.get_doc(
+				{
+					"doctype": "Unreconcile Payment",
+					"company": COMPANY,
+					"voucher_type": "Payment Entry",
+					"voucher_no": pe.name,
+				}
+			)
+			unrecon.add_references()
+			unrecon.insert()
+			unrecon.submit()
+			case = case_of(self.customer)
+		self.assertEqual(case.status, "Open")
+		self.assertEqual(flt(case.outstanding_amount), 300)
+
+	def test_invoice_block_after_submit_pauses_its_items(self):
+		with self.freeze_time(T, tick=True):
+			si = self.invoice_due_5_days_ago()
+			si.reload()
+			si.dunning_block = 1
+			with self.assertRaisesRegex(frappe.ValidationError, "reason for the dunning block"):
+				si.save()
+			si.reload()
+			si.update(
+				{
+					"dunning_block": 1,
+					"dunning_block_reason": "Delivery complaint",
+					"dunning_block_until": add_days(T, 20),
+				}
+			)
+			si.save()
+			case = case_of(self.customer)
+		self.assertEqual(case.items[0].paused_by, "Block")
+		self.assertEqual(getdate(case.items[0].paused_until), add_days(T, 20))
+
+	def test_customer_block_needs_a_reason_and_a_future_end(self):
+		customer = frappe.get_doc("Customer", self.customer)
+		customer.dunning_block = 1
+		with self.assertRaisesRegex(frappe.ValidationError, "reason for the dunning block"):
+			customer.save()
+		customer.reload()
+		customer.dunning_block = 1
+		customer.dunning_block_reason, customer.dunning_block_until = "Legal", add_days(getdate(), -1)
+		with self.assertRaisesRegex(frappe.ValidationError, "cannot end in the past"):
+			customer.save()
+
 	def test_invoice_cancel_removes_its_items(self):
 		with self.freeze_time(T, tick=True):
 			si = self.invoice_due_5_days_ago()
