@@ -176,6 +176,7 @@ def compute_case(
 		and any(i.paused_by == "Promise" for i in open_items),
 		broken_promise=_latest_promise_broken(company, customer),
 		escalated=bool(case_name) and _escalated(case_name),
+		written_off=bool(case_name) and _written_off(case_name),
 	)
 	status, level = derive_status(facts)
 	score = _score(company, customer, as_of, instalments)
@@ -239,6 +240,20 @@ def _escalated(case_name: str) -> bool:
 				"collection_case": case_name,
 				"action_type": "Decision",
 				"step_kind": "Escalation",
+				"status": "Done",
+			},
+		)
+	)
+
+
+def _written_off(case_name: str) -> bool:
+	return bool(
+		frappe.db.exists(
+			"Collection Action",
+			{
+				"collection_case": case_name,
+				"action_type": "Decision",
+				"step_kind": "Write-off Proposal",
 				"status": "Done",
 			},
 		)
@@ -316,6 +331,8 @@ def refresh_case(company: str, customer: str, as_of: date | None = None) -> str 
 		doc.flags.ignore_permissions = True
 		doc.save()
 	_mark_invoices(doc)
+	if doc.status in CLOSED:
+		release_credit_hold(company, customer, doc)
 	return doc.name
 
 
@@ -375,6 +392,18 @@ def _mark_invoices(doc) -> None:
 		frappe.qb.update(si).set(si.current_dunning_level, lvl).set(si.collection_case, doc.name).where(
 			si.name.isin(invoices)
 		).run()
+
+
+def release_credit_hold(company: str, customer: str, doc=None) -> bool:
+	"""Resolution releases a credit hold once the customer has no open case left anywhere."""
+	if not frappe.db.get_value("Customer", customer, "dunning_credit_hold"):
+		return False
+	if frappe.db.exists("Collection Case", {"customer": customer, "status": ["not in", CLOSED]}):
+		return False
+	frappe.db.set_value("Customer", customer, "dunning_credit_hold", 0)
+	if doc is not None:
+		doc.add_comment("Info", _("Credit hold released: the case is settled"))
+	return True
 
 
 # ---------------------------------------------------------------- dirty tracking for events

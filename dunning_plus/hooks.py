@@ -72,3 +72,13 @@ override_doctype_dashboards = {
 	"Customer": "dunning_plus.dashboards.customer_dashboard",
 	"Sales Invoice": "dunning_plus.dashboards.sales_invoice_dashboard",
 }
+
+# Scheduled work
+# --------------
+# The daily cycle starts at the hour set in Dunning Plus Settings (checked by an hourly cron) and
+# runs on the long queue; the hourly checks and block expiry are long jobs too.
+scheduler_events = {
+	"cron": {"0 * * * *": ["dunning_plus.tasks.scheduled_daily_cycle"]},
+	"hourly_long": ["dunning_plus.tasks.run_hourly_checks"],
+	"daily_long": ["dunning_plus.tasks.expire_blocks"],
+}

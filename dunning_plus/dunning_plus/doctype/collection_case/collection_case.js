@@ -91,6 +91,18 @@ frappe.ui.form.on("Collection Case", {
 				);
 			}, act);
 		}
+		if (OPEN(frm.doc)) {
+			frm.add_custom_button(__("Send Now"), () => call("send_now"), act);
+		}
+		if (frm.doc.status === "Pending Approval") {
+			frm.add_custom_button(__("Approve"), () => call("approve_pending"), __("Approval"));
+			frm.add_custom_button(__("Drop"), () =>
+				frappe.prompt(
+					{ fieldname: "reason", fieldtype: "Small Text", label: __("Reason"), reqd: 1 },
+					(v) => call("drop_pending", v),
+					__("Drop Step")
+				), __("Approval"));
+		}
 		frm.add_custom_button(__("Recompute"), () => call("recompute"));
 	},
 });

@@ -166,6 +166,53 @@ class CollectionCase(Document):
 		self._refresh()
 
 	@frappe.whitelist()
+	def send_now(self) -> dict:
+		"""Takes the steps due for this customer today, now, instead of waiting for the daily run."""
+		self.check_permission("write")
+		from dunning_plus import cycle
+
+		res = cycle.process_customers(self.company, [self.customer], nowdate(), "Send", run=None)
+		if res.errors:
+			frappe.throw(res.errors[0]["error"], title=_("Could Not Send"))
+		if not res.messages:
+			frappe.msgprint(_("Nothing is due for this customer today."))
+		return {"messages": res.messages, "steps": res.actions}
+
+	def _pending_actions(self) -> list[str]:
+		return frappe.get_all(
+			"Collection Action",
+			filters={"collection_case": self.name, "status": "Pending Approval", "action_type": "Step"},
+			pluck="name",
+		)
+
+	@frappe.whitelist()
+	def approve_pending(self) -> str:
+		"""Sends the steps waiting for approval (or books the approved write-off)."""
+		self.check_permission("read")
+		from dunning_plus import cycle
+
+		names = self._pending_actions()
+		if not names:
+			frappe.throw(_("Nothing on this case is waiting for approval."))
+		return cycle.approve_actions(self.name, names)
+
+	@frappe.whitelist()
+	def drop_pending(self, reason: str):
+		self.check_permission("read")
+		from dunning_plus import cycle
+
+		names = self._pending_actions()
+		if not names:
+			frappe.throw(_("Nothing on this case is waiting for approval."))
+		roles = set(frappe.get_roles())
+		needed = set(frappe.get_all("Collection Action", filters={"name": ["in", names]}, pluck="step_kind"))
+		if not roles & {"Collections Manager", "System Manager"} and "Write-off Proposal" in needed:
+			frappe.throw(
+				_("Only a Collections Manager can drop a write-off proposal."), frappe.PermissionError
+			)
+		cycle.drop_actions(self.name, names, reason)
+
+	@frappe.whitelist()
 	def resolve(self, resolution: str, note: str | None = None):
 		"""Closes a case whose items are settled (paid, credited or written off)."""
 		self.check_permission("write")

@@ -1,0 +1,627 @@
+"""The daily collection cycle inside ERPNext.
+
+A Dunning Run splits the company's customers with open instalments into batches. Each batch
+re-reads its customers' instalments in a few set-based queries, asks the engine which steps are
+due and, customer by customer, under a row lock on the customer and inside a savepoint:
+
+1. keeps only the actions whose idempotency key is not in the database yet (the loser of two
+   concurrent runs finds them there and skips; a rerun of the day finds them all);
+2. writes one Collection Action per item step (the unique key makes a step happen once);
+3. sends (email / task / letter), or holds the message for approval, or proposes it for review;
+4. books the side effects: ERPNext Dunning for fees and interest, credit hold.
+
+One customer's failure (no template, bad data) rolls back that customer only; it is logged on
+the run and on the case, and the next run tries again. Outside tests each customer commits on its
+own, so a run killed halfway leaves finished customers done and the rest for the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections import defaultdict
+
+import frappe
+from frappe import _
+from frappe.utils import cint, flt, getdate, now_datetime, nowdate
+
+from dunning_plus import cases, delivery, ledger
+from dunning_plus.engine.cadence import DueAction, Message, action_key, plan_cycle
+from dunning_plus.engine.policy import Channel, StepKind
+from dunning_plus.policies import KIND_FROM_ENGINE, policy_book
+
+CHANNEL_LABEL = {Channel.EMAIL: "Email", Channel.TASK: "Task", Channel.LETTER: "Letter"}
+
+
+def settings():
+	return frappe.get_cached_doc("Dunning Plus Settings")
+
+
+def customers_with_open_items(company: str) -> list[str]:
+	si = frappe.qb.DocType("Sales Invoice")
+	rows = (
+		frappe.qb.from_(si)
+		.select(si.customer)
+		.distinct()
+		.where(
+			(si.company == company) & (si.docstatus == 1) & (si.is_return == 0) & (si.outstanding_amount > 0)
+		)
+		.orderby(si.customer)
+		.run()
+	)
+	return [r[0] for r in rows]
+
+
+def batches(items: list, size: int) -> list[list]:
+	size = max(cint(size) or 200, 1)
+	return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def commit():
+	"""Each customer's work is its own transaction in real runs; tests keep one to roll back."""
+	if not frappe.flags.in_test:
+		frappe.db.commit()  # nosemgrep: background job, one transaction per customer
+
+
+class BatchResult:
+	def __init__(self):
+		self.evaluated = 0
+		self.actions = 0
+		self.messages = 0
+		self.sent = 0
+		self.held = 0
+		self.skipped = 0
+		self.by_step: dict[str, int] = defaultdict(int)
+		self.rows: list[dict] = []
+		self.errors: list[dict] = []
+
+
+def process_customers(
+	company: str,
+	customers: list[str],
+	as_of=None,
+	mode: str = "Send",
+	run: str | None = None,
+	limit: int | None = None,
+) -> BatchResult:
+	"""Plans and acts for ``customers`` of ``company`` on ``as_of``; safe to run again."""
+	as_of = getdate(as_of or nowdate())
+	res = BatchResult()
+	if not customers:
+		return res
+	instalments = ledger.read_instalments(company, customers)
+	profiles = ledger.read_customers(customers)
+	book = policy_book(company)
+	plan = plan_cycle(
+		instalments,
+		as_of,
+		book,
+		profiles,
+		ledger.read_promises(company, customers),
+		ledger.read_disputes(company, customers),
+	)
+	res.evaluated = plan.evaluated
+	res.held = len(plan.holds)
+	by_customer: dict[str, list[Message]] = defaultdict(list)
+	for msg in plan.messages:
+		by_customer[msg.customer].append(msg)
+	cfg = settings()
+	for customer, messages in by_customer.items():
+		if limit is not None and res.messages >= limit:
+			break
+		savepoint = f"dp_{frappe.generate_hash(length=8)}"
+		frappe.db.savepoint(savepoint)
+		try:
+			_process_customer(company, customer, messages, as_of, mode, run, cfg, book, res)
+			commit()
+		except (frappe.UniqueValidationError, frappe.DuplicateEntryError):
+			# Another worker took these steps between our check and our insert: it sends, we skip.
+			frappe.db.rollback(save_point=savepoint)
+			res.skipped += 1
+		except Exception as e:
+			frappe.db.rollback(save_point=savepoint)
+			res.errors.append(
+				{"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
+			)
+			case = cases.open_case_name(company, customer)
+			if case:
+				frappe.get_doc("Collection Case", case).add_comment(
+					"Info", _("The collection run could not act for this customer: {0}").format(str(e)[:500])
+				)
+			commit()
+	# Cases whose next action fell due today (a promise or block ran out) are brought up to date.
+	for customer in _cases_due(company, customers, as_of) - set(by_customer):
+		cases.refresh_case(company, customer, as_of)
+	commit()
+	return res
+
+
+def _cases_due(company: str, customers: list[str], as_of) -> set[str]:
+	cc = frappe.qb.DocType("Collection Case")
+	rows = (
+		frappe.qb.from_(cc)
+		.select(cc.customer)
+		.where(
+			(cc.company == company)
+			& cc.customer.isin(customers)
+			& cc.status.notin(cases.CLOSED)
+			& ((cc.next_action_date <= as_of) | cc.next_action_date.isnull())
+		)
+		.run()
+	)
+	return {r[0] for r in rows}
+
+
+def _lock_customer(customer: str) -> None:
+	c = frappe.qb.DocType("Customer")
+	frappe.qb.from_(c).select(c.name).where(c.name == customer).for_update().run()
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+	if not keys:
+		return set()
+	ca = frappe.qb.DocType("Collection Action")
+	return {
+		r[0]
+		for r in frappe.qb.from_(ca).select(ca.idempotency_key).where(ca.idempotency_key.isin(keys)).run()
+	}
+
+
+def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult):
+	_lock_customer(customer)
+	keys = [a.key for m in messages for a in m.actions]
+	done = _existing_keys(keys)
+	todo = []
+	for m in messages:
+		fresh = [a for a in m.actions if a.key not in done]
+		if fresh:
+			m.actions = fresh
+			todo.append(m)
+	if not todo:
+		return
+	case = cases.refresh_case(company, customer, as_of)
+	collector = frappe.db.get_value("Collection Case", case, "collector") if case else None
+	for msg in todo:
+		policy = book.policies[msg.policy]
+		channel = msg.delivery_channel
+		if msg.needs_approval:
+			status = "Pending Approval"
+		elif mode == "Proposal":
+			status = "Queued"
+		else:
+			status = "Sent"
+		action_names = _write_actions(msg, case, run, status, as_of)
+		row = {
+			"customer": customer,
+			"collection_case": case,
+			"step_code": msg.lead.code,
+			"channel": CHANNEL_LABEL[channel],
+			"items_count": len(msg.actions),
+			"total": flt(msg.total),
+			"fee": flt(msg.fee),
+			"currency": msg.currency,
+			"message_key": msg.key,
+			"status": {"Pending Approval": "Pending Approval", "Queued": "Proposed"}.get(status, "Sent"),
+		}
+		if status == "Pending Approval":
+			_request_approval(msg, case)
+		elif status == "Sent":
+			row.update(deliver(msg, case, collector, cfg, policy, as_of, action_names))
+			res.sent += 1
+		res.rows.append(row)
+		res.messages += 1
+		res.actions += len(msg.actions)
+		res.by_step[f"{msg.lead.code}/{CHANNEL_LABEL[channel]}"] += 1
+	cases.refresh_case(company, customer, as_of)
+
+
+def _write_actions(msg: Message, case: str | None, run: str | None, status: str, as_of) -> list[str]:
+	names = []
+	for a in msg.actions:
+		base = {
+			"doctype": "Collection Action",
+			"collection_case": case,
+			"customer": msg.customer,
+			"company": msg.company,
+			"action_date": as_of,
+			"action_type": "Step",
+			"reference_doctype": "Sales Order" if a.instalment.track.value == "deposit" else "Sales Invoice",
+			"reference_name": a.instalment.invoice,
+			"payment_schedule": a.instalment.id,
+			"amount": flt(a.amount),
+			"currency": msg.currency,
+			"message_key": msg.key,
+			"dunning_run": run,
+		}
+		for code in a.skipped:
+			skipped = frappe.get_doc(
+				{
+					**base,
+					"status": "Skipped",
+					"step_code": code,
+					"reason": _("Passed over after a pause or downtime: only the highest due step is sent."),
+					"idempotency_key": _key_for(msg, a, code),
+				}
+			)
+			if not frappe.db.exists("Collection Action", {"idempotency_key": skipped.idempotency_key}):
+				skipped.insert(ignore_permissions=True)
+		doc = frappe.get_doc(
+			{
+				**base,
+				"status": status,
+				"step_code": a.step.code,
+				"step_kind": KIND_FROM_ENGINE[a.step.kind.value],
+				"level": a.step.level,
+				"channel": CHANNEL_LABEL[msg.delivery_channel],
+				"idempotency_key": a.key,
+				"details": _("Due since {0}, {1} days after the due date").format(
+					a.fire_date, a.days_overdue
+				),
+			}
+		)
+		doc.insert(ignore_permissions=True)
+		names.append(doc.name)
+	return names
+
+
+def _key_for(msg: Message, action, code: str) -> str:
+	return action_key(msg.company, msg.customer, action.instalment.id, code)
+
+
+def deliver(
+	msg: Message, case: str, collector: str | None, cfg, policy, as_of, action_names: list[str]
+) -> dict:
+	"""Sends one message and books its side effects; returns what to record on the run row."""
+	out: dict = {}
+	channel = msg.delivery_channel
+	ca = frappe.qb.DocType("Collection Action")
+	if channel == Channel.EMAIL:
+		sender = (
+			frappe.db.get_value("Email Account", cfg.sender_email_account, "email_id")
+			if cfg.sender_email_account
+			else None
+		)
+		comm = delivery.send_email(msg, case, sender, policy.calendar)
+		out["communication"] = comm
+		frappe.qb.update(ca).set(ca.communication, comm).where(ca.name.isin(action_names)).run()
+	elif channel == Channel.TASK:
+		reason = (
+			None
+			if msg.channel == Channel.TASK
+			else _("no email address on file, please contact the customer")
+		)
+		todo = delivery.create_task(msg, case, collector, reason)
+		frappe.qb.update(ca).set(ca.todo, todo).where(ca.name.isin(action_names)).run()
+		out["reason"] = reason
+	else:
+		url = delivery.queue_letter(msg, case)
+		frappe.qb.update(ca).set(ca.status, "Queued").set(
+			ca.details, _("Letter to print: {0}").format(url)
+		).where(ca.name.isin(action_names)).run()
+		out["status"] = "Queued"
+	if channel != Channel.TASK and msg.lead.owner:
+		# The step's owner follows the message up by its SLA.
+		delivery.create_task(
+			msg, case, collector, _("follow up the {0} sent today").format(_(msg.lead.title))
+		)
+	dunning = delivery.create_fee_dunning(msg, case, as_of)
+	if dunning:
+		frappe.qb.update(ca).set(
+			ca.details, _("Fee and interest raised as Dunning {0}").format(dunning)
+		).where(ca.name.isin(action_names)).run()
+	if msg.credit_hold:
+		frappe.db.set_value("Customer", msg.customer, "dunning_credit_hold", 1)
+		frappe.get_doc("Collection Case", case).add_comment("Info", _("Customer put on credit hold"))
+	return out
+
+
+def _request_approval(msg: Message, case: str) -> None:
+	role = msg.approval_role
+	for user in delivery.users_with_role(role)[:5]:
+		if not frappe.db.exists(
+			"ToDo",
+			{
+				"allocated_to": user,
+				"reference_type": "Collection Case",
+				"reference_name": case,
+				"status": "Open",
+			},
+		):
+			frappe.get_doc(
+				{
+					"doctype": "ToDo",
+					"allocated_to": user,
+					"role": role,
+					"reference_type": "Collection Case",
+					"reference_name": case,
+					"date": nowdate(),
+					"priority": "High",
+					"description": _("Approve or drop {0} for {1} ({2} {3})").format(
+						_(msg.lead.title), msg.customer, flt(msg.total), msg.currency
+					),
+				}
+			).insert(ignore_permissions=True)
+
+
+# ------------------------------------------------------------------------------ runs
+
+
+def execute_run(run_name: str) -> None:
+	"""Processes a submitted Dunning Run batch by batch (inline in tests, on the long queue else)."""
+	run = frappe.get_doc("Dunning Run", run_name)
+	started = time.monotonic()
+	run.db_set({"status": "Running", "started_at": now_datetime()})
+	customers = customers_with_open_items(run.company)
+	groups = batches(customers, settings().batch_size)
+	total = BatchResult()
+	limit = cint(settings().max_messages_per_run) or None
+	for i, group in enumerate(groups, start=1):
+		left = None if limit is None else max(limit - total.messages, 0)
+		if left == 0:
+			break
+		res = process_customers(run.company, group, run.run_date, run.mode, run.name, left)
+		_merge(total, res)
+		frappe.publish_progress(
+			i * 100 / len(groups),
+			title=_("Dunning Run {0}").format(run.name),
+			description=_("Batch {0} of {1}").format(i, len(groups)),
+			doctype="Dunning Run",
+			docname=run.name,
+		)
+	_finish(run, total, time.monotonic() - started)
+
+
+def _merge(total: BatchResult, res: BatchResult) -> None:
+	total.evaluated += res.evaluated
+	total.actions += res.actions
+	total.messages += res.messages
+	total.sent += res.sent
+	total.held += res.held
+	total.skipped += res.skipped
+	for k, v in res.by_step.items():
+		total.by_step[k] += v
+	total.rows.extend(res.rows)
+	total.errors.extend(res.errors)
+
+
+def _finish(run, total: BatchResult, seconds: float) -> None:
+	run.reload()
+	for row in total.rows:
+		run.append("messages", row)
+	for err in total.errors:
+		run.append("errors", err)
+	if total.errors and not total.messages:
+		status = "Failed"
+	elif total.errors:
+		status = "Partly Failed"
+	elif run.mode == "Proposal" and any(r["status"] == "Proposed" for r in total.rows):
+		status = "Proposed"
+	else:
+		status = "Completed"
+	run.update(
+		{
+			"status": status,
+			"finished_at": now_datetime(),
+			"duration_seconds": round(seconds, 3),
+			"instalments_evaluated": total.evaluated,
+			"actions_count": total.actions,
+			"messages_count": total.messages,
+			"sent_count": total.sent,
+			"held_count": total.held,
+			"errors_count": len(total.errors),
+			"counts_by_step": json.dumps(dict(sorted(total.by_step.items())), indent=1),
+		}
+	)
+	run.flags.ignore_validate_update_after_submit = True
+	run.flags.ignore_permissions = True
+	run.save()
+	commit()
+
+
+# ------------------------------------------------------------------ approvals and proposals
+
+
+def rebuild_message(company: str, customer: str, action_names: list[str]) -> tuple[Message, list]:
+	"""The message behind stored step actions, with today's outstanding (for approval or review)."""
+	rows = frappe.get_all(
+		"Collection Action",
+		filters={"name": ["in", action_names]},
+		fields=["name", "payment_schedule", "step_code", "amount", "action_date", "message_key"],
+		order_by="creation",
+	)
+	book = policy_book(company)
+	profiles = ledger.read_customers([customer])
+	open_rows = {i.id: i for i in ledger.read_instalments(company, [customer])}
+	actions = []
+	policy_name = None
+	for r in rows:
+		inst = open_rows.get(r.payment_schedule)
+		if inst is None:
+			continue  # paid since: nothing to send for it
+		choice = book.choose(inst, profiles.get(customer))
+		policy = book.policies[choice.policy]
+		policy_name = policy.name
+		ts = policy.track(inst.track)
+		step = policy.step(r.step_code)
+		actions.append(
+			DueAction(
+				instalment=inst,
+				policy=policy.name,
+				step=step,
+				step_index=ts.index_by_code[step.code],
+				fire_date=getdate(r.action_date),
+				amount=inst.outstanding,
+				days_overdue=(getdate(nowdate()) - inst.due_date).days,
+				skipped=(),
+				key=action_key(company, customer, inst.id, step.code),
+			)
+		)
+	if not actions:
+		return None, rows
+	profile = profiles.get(customer)
+	lead = max(actions, key=lambda a: (a.step.severity, a.step_index))
+	msg = Message(
+		company=company,
+		customer=customer,
+		currency=actions[0].instalment.currency,
+		channel=lead.step.channel,
+		policy=policy_name,
+		lead=lead.step,
+		lead_index=lead.step_index,
+		actions=actions,
+		language=profile.language if profile else None,
+		email=profile.email if profile else None,
+	)
+	return msg, rows
+
+
+def approve_actions(case_name: str, action_names: list[str]) -> str:
+	case = frappe.get_doc("Collection Case", case_name)
+	msg, _rows = rebuild_message(case.company, case.customer, action_names)
+	ca = frappe.qb.DocType("Collection Action")
+	user = frappe.session.user
+	if msg is None:
+		frappe.qb.update(ca).set(ca.status, "Skipped").set(ca.reason, _("Paid before approval")).where(
+			ca.name.isin(action_names)
+		).run()
+		return "Skipped"
+	role = msg.approval_role
+	if role and role not in frappe.get_roles(user):
+		frappe.throw(
+			_("Only a user with the role {0} can approve this step.").format(frappe.bold(_(role))),
+			frappe.PermissionError,
+		)
+	frappe.qb.update(ca).set(ca.status, "Sent").set(ca.approved_by, user).where(
+		ca.name.isin(action_names)
+	).run()
+	if msg.lead.kind == StepKind.WRITE_OFF:
+		je = book_write_off(case, msg)
+		frappe.qb.update(ca).set(ca.details, _("Written off by Journal Entry {0}").format(je)).where(
+			ca.name.isin(action_names)
+		).run()
+	else:
+		policy = policy_book(case.company).policies[msg.policy]
+		deliver(msg, case.name, case.collector, settings(), policy, getdate(nowdate()), action_names)
+	_close_approval_todos(case.name)
+	cases.refresh_case(case.company, case.customer)
+	return "Sent"
+
+
+def drop_actions(case_name: str, action_names: list[str], reason: str) -> None:
+	if not (reason or "").strip():
+		frappe.throw(_("Give a reason for dropping the step."))
+	case = frappe.get_doc("Collection Case", case_name)
+	ca = frappe.qb.DocType("Collection Action")
+	frappe.qb.update(ca).set(ca.status, "Dropped").set(ca.reason, reason).set(
+		ca.approved_by, frappe.session.user
+	).where(ca.name.isin(action_names)).run()
+	_close_approval_todos(case.name)
+	case.add_comment("Info", _("Dropped: {0}").format(reason))
+	cases.refresh_case(case.company, case.customer)
+
+
+def _close_approval_todos(case_name: str) -> None:
+	todo = frappe.qb.DocType("ToDo")
+	frappe.qb.update(todo).set(todo.status, "Closed").where(
+		(todo.reference_type == "Collection Case")
+		& (todo.reference_name == case_name)
+		& (todo.status == "Open")
+		& (todo.description.like("%" + _("Approve or drop") + "%"))
+	).run()
+
+
+def book_write_off(case, msg: Message) -> str:
+	cfg = settings()
+	if not cfg.write_off_account:
+		frappe.throw(_("Set the Write-off Account in Dunning Plus Settings before approving a write-off."))
+	cost_center = cfg.write_off_cost_center or frappe.get_cached_value("Company", case.company, "cost_center")
+	by_invoice: dict[str, float] = defaultdict(float)
+	for a in msg.actions:
+		by_invoice[a.instalment.invoice] += flt(a.instalment.outstanding)
+	accounts = []
+	for invoice, amount in by_invoice.items():
+		debit_to = frappe.db.get_value("Sales Invoice", invoice, "debit_to")
+		accounts.append(
+			{
+				"account": debit_to,
+				"party_type": "Customer",
+				"party": case.customer,
+				"credit_in_account_currency": amount,
+				"reference_type": "Sales Invoice",
+				"reference_name": invoice,
+			}
+		)
+	accounts.append(
+		{
+			"account": cfg.write_off_account,
+			"debit_in_account_currency": sum(by_invoice.values()),
+			"cost_center": cost_center,
+		}
+	)
+	je = frappe.get_doc(
+		{
+			"doctype": "Journal Entry",
+			"voucher_type": "Write Off Entry",
+			"company": case.company,
+			"posting_date": nowdate(),
+			"accounts": accounts,
+			"user_remark": _("Write-off approved on collection case {0}").format(case.name),
+		}
+	)
+	je.flags.ignore_permissions = True
+	je.insert()
+	from dunning_plus.audit import record_decision
+
+	record_decision(
+		case.name,
+		case.company,
+		case.customer,
+		"Decision",
+		_("Write-off of {0} booked as {1}").format(sum(by_invoice.values()), je.name),
+		reference=je,
+		step_kind="Write-off Proposal",
+	)
+	je.submit()
+	return je.name
+
+
+def review_run_messages(run_name: str, send: bool, reason: str | None = None) -> int:
+	"""Sends or drops the selected proposed messages of a run in proposal mode."""
+	run = frappe.get_doc("Dunning Run", run_name)
+	done = 0
+	for row in run.messages:
+		if not row.select_row or row.status != "Proposed":
+			continue
+		names = frappe.get_all(
+			"Collection Action", filters={"message_key": row.message_key, "status": "Queued"}, pluck="name"
+		)
+		if send:
+			msg, _rows = rebuild_message(run.company, row.customer, names)
+			if msg is None:
+				row.status, row.reason = "Skipped", _("Paid before it was sent")
+			else:
+				policy = policy_book(run.company).policies[msg.policy]
+				case = cases.refresh_case(run.company, row.customer) or row.collection_case
+				collector = frappe.db.get_value("Collection Case", case, "collector")
+				out = deliver(msg, case, collector, settings(), policy, getdate(run.run_date), names)
+				ca = frappe.qb.DocType("Collection Action")
+				frappe.qb.update(ca).set(ca.status, out.get("status", "Sent")).set(
+					ca.approved_by, frappe.session.user
+				).where(ca.name.isin(names)).run()
+				row.status, row.communication = "Sent", out.get("communication")
+		else:
+			drop_reason = reason or _("Dropped on review")
+			ca = frappe.qb.DocType("Collection Action")
+			frappe.qb.update(ca).set(ca.status, "Dropped").set(ca.reason, drop_reason).where(
+				ca.name.isin(names)
+			).run()
+			row.status, row.reason = "Dropped", drop_reason
+		row.select_row = 0
+		done += 1
+		cases.refresh_case(run.company, row.customer)
+	if not any(r.status == "Proposed" for r in run.messages) and run.status == "Proposed":
+		run.status = "Completed"
+	run.flags.ignore_validate_update_after_submit = True
+	run.save()
+	return done

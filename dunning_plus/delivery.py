@@ -1,0 +1,244 @@
+"""Delivering a consolidated message: an email from the step's Email Template with the open-items
+statement attached, a ToDo for a person, or a printed letter; plus the side effects of steps
+(ERPNext Dunning for fees and interest, credit hold)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import frappe
+from frappe import _
+from frappe.utils import add_to_date, flt, getdate, now_datetime
+
+from dunning_plus.engine.cadence import Message
+from dunning_plus.policies import KIND_FROM_ENGINE
+
+STATEMENT_FORMAT = "Open Items Statement"
+
+
+def message_context(msg: Message, case_name: str) -> dict:
+	customer = frappe.get_cached_doc("Customer", msg.customer)
+	items = [
+		{
+			"invoice": a.instalment.invoice,
+			"payment_term": a.instalment.payment_term,
+			"due_date": a.instalment.due_date,
+			"days_overdue": max(a.days_overdue, 0),
+			"outstanding": flt(a.instalment.outstanding),
+			"amount": flt(a.amount),
+			"step": a.step.code,
+			"step_title": _(a.step.title),
+			"level": a.step.level,
+		}
+		for a in msg.actions
+	]
+	return {
+		"customer": customer.name,
+		"customer_name": customer.customer_name,
+		"company": msg.company,
+		"case": case_name,
+		"items": items,
+		"currency": msg.currency,
+		"total": flt(msg.total),
+		"fee": flt(msg.fee),
+		"interest": flt(msg.interest),
+		"grand_total": flt(msg.total + msg.fee + msg.interest),
+		"level": msg.lead.level,
+		"step": msg.lead.code,
+		"step_title": _(msg.lead.title),
+		"kind": KIND_FROM_ENGINE[msg.lead.kind.value],
+	}
+
+
+def render(template_name: str, context: dict) -> tuple[str, str]:
+	if not template_name or not frappe.db.exists("Email Template", template_name):
+		frappe.throw(
+			_("Email Template {0} does not exist.").format(template_name or "-"), title=_("Missing Template")
+		)
+	template = frappe.get_cached_doc("Email Template", template_name)
+	body = template.response_html if template.use_html else template.response
+	return frappe.render_template(template.subject or "", context), frappe.render_template(
+		body or "", context
+	)
+
+
+def send_after(msg_policy_calendar, now: datetime | None = None) -> datetime | None:
+	"""The start of the next sending window when now is outside it (None: send at once)."""
+	now = now or now_datetime()
+	nxt = msg_policy_calendar.next_send_time(now)
+	return None if nxt <= now else nxt
+
+
+def send_email(msg: Message, case_name: str, sender: str | None, calendar) -> str:
+	subject, body = render(msg.template, message_context(msg, case_name))
+	from frappe.core.doctype.communication.email import _make
+
+	result = _make(
+		doctype="Collection Case",
+		name=case_name,
+		subject=subject,
+		content=body,
+		recipients=[msg.email],
+		sender=sender,
+		send_email=True,
+		print_format=STATEMENT_FORMAT,
+		send_after=send_after(calendar),
+		communication_type="Communication",
+		email_template=msg.template,
+		print_language=msg.language,
+	)
+	return result["name"]
+
+
+def create_task(msg: Message, case_name: str, collector: str | None, reason: str | None = None) -> str:
+	"""A ToDo for the step's owner (a user, or the collector for a role), due at the step's SLA."""
+	owner = msg.lead.owner
+	user = owner if owner and frappe.db.exists("User", owner) else None
+	role = owner if owner and not user and frappe.db.exists("Role", owner) else None
+	user = user or collector or _first_user_with_role(role or "Collections Manager")
+	sla_hours = msg.lead.sla_hours or 24
+	lines = "".join(
+		f"<li>{a.instalment.invoice} ({a.instalment.payment_term or '-'}): {flt(a.amount)} {msg.currency}, "
+		f"{_(a.step.title)}</li>"
+		for a in msg.actions
+	)
+	todo = frappe.get_doc(
+		{
+			"doctype": "ToDo",
+			"allocated_to": user,
+			"role": role,
+			"reference_type": "Collection Case",
+			"reference_name": case_name,
+			"date": getdate(add_to_date(now_datetime(), hours=sla_hours)),
+			"priority": "High" if msg.lead.severity >= 3 else "Medium",
+			"description": _("{0} for {1}: {2}").format(_(msg.lead.title), msg.customer, reason or "")
+			+ f"<ul>{lines}</ul>",
+		}
+	)
+	todo.insert(ignore_permissions=True)
+	return todo.name
+
+
+def queue_letter(msg: Message, case_name: str) -> str:
+	"""Renders the statement as a PDF attached to the case, queued for printing and posting."""
+	pdf = frappe.attach_print(
+		"Collection Case",
+		case_name,
+		print_format=STATEMENT_FORMAT,
+		file_name=f"{case_name}-{msg.lead.code}",
+		lang=msg.language,
+	)
+	file = frappe.get_doc(
+		{
+			"doctype": "File",
+			"file_name": pdf["fname"],
+			"content": pdf["fcontent"],
+			"is_private": 1,
+			"attached_to_doctype": "Collection Case",
+			"attached_to_name": case_name,
+		}
+	)
+	file.save(ignore_permissions=True)
+	return file.file_url
+
+
+def create_fee_dunning(msg: Message, case_name: str, posting_date) -> str | None:
+	"""Fees and interest go through ERPNext's own Dunning so the accounting stays native."""
+	if not (msg.fee or msg.interest):
+		return None
+	dunning_type = _fee_dunning_type(msg)
+	doc = frappe.get_doc(
+		{
+			"doctype": "Dunning",
+			"company": msg.company,
+			"customer": msg.customer,
+			"posting_date": getdate(posting_date),
+			"currency": msg.currency,
+			"conversion_rate": 1,
+			"dunning_type": dunning_type,
+			"dunning_fee": flt(msg.fee),
+			"rate_of_interest": flt(max((a.step.interest_rate for a in msg.actions), default=0)),
+			"overdue_payments": [
+				{
+					"sales_invoice": a.instalment.invoice,
+					"payment_schedule": a.instalment.id,
+					"payment_term": a.instalment.payment_term or None,
+					"due_date": a.instalment.due_date,
+					"overdue_days": max(a.days_overdue, 0),
+					"payment_amount": flt(a.instalment.amount or a.instalment.outstanding),
+					"outstanding": flt(a.instalment.outstanding),
+					"dunning_level": a.step.level or 1,
+				}
+				for a in msg.actions
+				if a.instalment.track.value == "invoice"
+			],
+		}
+	)
+	doc.flags.ignore_permissions = True
+	doc.insert()
+	doc.submit()
+	frappe.get_doc("Collection Case", case_name).add_comment(
+		"Info",
+		_("Dunning {0} raised for a fee of {1} and interest of {2}").format(doc.name, msg.fee, msg.interest),
+	)
+	return doc.name
+
+
+def _fee_dunning_type(msg: Message) -> str:
+	abbr = frappe.get_cached_value("Company", msg.company, "abbr")
+	title = msg.lead.title
+	name = f"{title} - {abbr}"  # Dunning Type names itself "<type> - <company abbr>"
+	if not frappe.db.exists("Dunning Type", name):
+		frappe.get_doc(
+			{
+				"doctype": "Dunning Type",
+				"dunning_type": title,
+				"company": msg.company,
+				"dunning_fee": flt(msg.fee),
+				"rate_of_interest": flt(msg.lead.interest_rate),
+				"income_account": frappe.get_cached_value("Company", msg.company, "default_income_account"),
+				"cost_center": frappe.get_cached_value("Company", msg.company, "cost_center"),
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
+def _first_user_with_role(role: str) -> str | None:
+	has_role = frappe.qb.DocType("Has Role")
+	user = frappe.qb.DocType("User")
+	found = (
+		frappe.qb.from_(has_role)
+		.join(user)
+		.on(user.name == has_role.parent)
+		.select(user.name)
+		.where(
+			(has_role.role == role)
+			& (user.enabled == 1)
+			& (has_role.parenttype == "User")
+			& (user.name != "Guest")
+		)
+		.orderby(user.name)
+		.limit(1)
+		.run()
+	)
+	return found[0][0] if found else "Administrator"
+
+
+def users_with_role(role: str) -> list[str]:
+	has_role = frappe.qb.DocType("Has Role")
+	user = frappe.qb.DocType("User")
+	return [
+		r[0]
+		for r in frappe.qb.from_(has_role)
+		.join(user)
+		.on(user.name == has_role.parent)
+		.select(user.name)
+		.where(
+			(has_role.role == role)
+			& (user.enabled == 1)
+			& (has_role.parenttype == "User")
+			& (user.name != "Guest")
+		)
+		.orderby(user.name)
+		.run()
+	]

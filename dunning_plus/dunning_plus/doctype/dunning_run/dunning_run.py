@@ -1,0 +1,44 @@
+# Copyright (c) 2026, dunning_plus contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import getdate
+from frappe.utils.background_jobs import is_job_enqueued
+
+from dunning_plus import cycle
+
+
+class DunningRun(Document):
+	def validate(self):
+		if getdate(self.run_date) > getdate():
+			frappe.throw(_("A run cannot be dated in the future."))
+
+	def on_submit(self):
+		self.db_set("status", "Queued")
+		job_id = f"dunning_run::{self.name}"
+		if frappe.flags.in_test:
+			cycle.execute_run(self.name)
+		elif not is_job_enqueued(job_id):
+			frappe.enqueue(
+				cycle.execute_run,
+				queue="long",
+				timeout=3600,
+				job_id=job_id,
+				enqueue_after_commit=True,
+				run_name=self.name,
+			)
+
+	def on_cancel(self):
+		self.db_set("status", "Cancelled")
+
+	@frappe.whitelist()
+	def send_selected(self) -> int:
+		self.check_permission("submit")
+		return cycle.review_run_messages(self.name, send=True)
+
+	@frappe.whitelist()
+	def drop_selected(self, reason: str | None = None) -> int:
+		self.check_permission("submit")
+		return cycle.review_run_messages(self.name, send=False, reason=reason)

@@ -1,0 +1,506 @@
+# Copyright (c) 2026, dunning_plus contributors
+# For license information, please see license.txt
+
+import json
+from unittest.mock import patch
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, flt, getdate
+
+from dunning_plus import cycle
+from dunning_plus.tasks import expire_blocks, run_daily_cycle, run_hourly_checks
+from dunning_plus.tests.utils import (
+	COMPANY,
+	STANDARD_STEPS,
+	TEMPLATE,
+	TERMS_NET30,
+	case_of,
+	ensure_policy,
+	make_customer,
+	make_invoice,
+	pay,
+	setup_collections,
+)
+
+D0 = getdate("2026-03-02")  # invoice date (Monday); Net 30 -> due Wednesday 2026-04-01
+DUE = add_days(D0, 30)
+
+
+def make_user(email, roles):
+	if not frappe.db.exists("User", email):
+		frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": email.split("@")[0],
+				"send_welcome_email": 0,
+				"roles": [{"role": r} for r in roles],
+			}
+		).insert(ignore_permissions=True)
+	return email
+
+
+class CycleTestCase(FrappeTestCase):
+	def setUp(self):
+		setup_collections()
+		settings = frappe.get_single("Dunning Plus Settings")
+		settings.update(
+			{
+				"sender_email_account": "_Test Email Account 1",
+				"proposal_mode": 0,
+				"max_messages_per_run": 0,
+				"batch_size": 2,
+			}
+		)
+		settings.save()
+		self.customer = make_customer(
+			f"_Test DP Cycle {frappe.generate_hash(length=6)}", email_id="ap@customer.example"
+		)
+
+	def tearDown(self):
+		frappe.db.rollback()  # each test starts from the same ledger
+
+	def run_on(self, day, **kw):
+		with self.freeze_time(day, tick=True):
+			names = run_daily_cycle(as_of=day, company=COMPANY, **kw)
+		return frappe.get_doc("Dunning Run", names[0])
+
+	def communications(self, customer=None):
+		case = case_of(customer or self.customer)
+		if not case:
+			return []
+		return frappe.get_all(
+			"Communication",
+			filters={"reference_doctype": "Collection Case", "reference_name": case.name},
+			pluck="subject",
+		)
+
+	def steps(self, customer=None, with_skipped=False, **filters):
+		if not with_skipped:
+			filters.setdefault("status", ["!=", "Skipped"])
+		return frappe.get_all(
+			"Collection Action",
+			filters={"customer": customer or self.customer, "action_type": "Step", **filters},
+			fields=["step_code", "status", "payment_schedule"],
+			order_by="creation",
+		)
+
+
+class TestWorkedExample(CycleTestCase):
+	"""shared/domain.md: Net 30 -> D-7 and D+3 reminders -> level 1 to the AR team -> dispute routed
+	to the finance manager -> partial payment -> rest paid -> resolved."""
+
+	def test_five_stages(self):
+		if not frappe.db.exists("Role", "AR Team"):
+			frappe.get_doc({"doctype": "Role", "role_name": "AR Team", "desk_access": 1}).insert()
+		ar = make_user("dp-ar-team@example.com", ["AR Team", "Collector"])
+		finance = make_user("dp-finance-manager@example.com", ["Collections Manager"])
+		frappe.db.set_single_value("Dunning Plus Settings", "dispute_owner", finance)
+		steps = [
+			{"step_code": "R-7", "offset_days": -7, "kind": "Reminder", "email_template": TEMPLATE},
+			{"step_code": "R+3", "offset_days": 3, "kind": "Reminder", "email_template": TEMPLATE},
+			{
+				"step_code": "L1",
+				"offset_days": 10,
+				"kind": "Dunning Level",
+				"level": 1,
+				"email_template": TEMPLATE,
+				"owner_role": "AR Team",
+				"sla_hours": 48,
+			},
+			{
+				"step_code": "L2",
+				"offset_days": 25,
+				"kind": "Dunning Level",
+				"level": 2,
+				"email_template": TEMPLATE,
+			},
+		]
+		ensure_policy(steps=steps)
+		frappe.flags.dunning_plus_policies = None
+		with self.freeze_time(D0, tick=True):
+			si = make_invoice(self.customer, D0, terms=TERMS_NET30)
+		self.assertIsNone(case_of(self.customer))
+
+		# 1. reminders scheduled for D-7 and D+3
+		self.run_on(add_days(DUE, -8))
+		self.assertEqual(self.communications(), [])
+		self.run_on(add_days(DUE, -7))
+		self.assertEqual([s.step_code for s in self.steps()], ["R-7"])
+		case = case_of(self.customer)
+		self.assertEqual((case.status, case.next_action), ("Reminder", "Reminder (R+3)"))
+		self.assertEqual(getdate(case.next_action_date), add_days(DUE, 3))
+		self.run_on(add_days(DUE, 3))
+		self.assertEqual([s.step_code for s in self.steps()], ["R-7", "R+3"])
+		self.assertEqual(len(self.communications()), 2)
+
+		# 2. no payment: level 1, owned by the AR team (a follow-up task within its SLA)
+		self.run_on(add_days(DUE, 10))
+		case = case_of(self.customer)
+		self.assertEqual((case.status, case.current_level), ("Dunning", 1))
+		self.assertEqual(frappe.db.get_value("Sales Invoice", si.name, "current_dunning_level"), 1)
+		todo = frappe.get_all(
+			"ToDo", filters={"reference_name": case.name, "role": "AR Team"}, fields=["allocated_to"]
+		)
+		self.assertEqual([t.allocated_to for t in todo], [ar])
+		self.assertTrue(case.sla_due)
+
+		# 3. the customer disputes the item: routed to the finance manager, dunning paused
+		with self.freeze_time(add_days(DUE, 12), tick=True):
+			dispute = case.open_dispute("Pricing", description="Price differs from the quote")
+			case = case_of(self.customer)
+			self.assertEqual(case.status, "Disputed")
+			self.assertTrue(frappe.db.exists("ToDo", {"reference_name": dispute, "allocated_to": finance}))
+
+		# 4. a partial payment: balance and next action update the same moment
+		with self.freeze_time(add_days(DUE, 20), tick=True):
+			pay(si.name, 600, add_days(DUE, 20))
+			case = case_of(self.customer)
+		self.assertEqual(flt(case.outstanding_amount), 400)
+		self.assertEqual(case.status, "Disputed")
+		self.run_on(add_days(DUE, 26))  # L2 is due but the item is disputed: nothing goes out
+		self.assertEqual([s.step_code for s in self.steps()], ["R-7", "R+3", "L1"])
+
+		# the dispute is rejected: dunning resumes at once at the step now due
+		with self.freeze_time(add_days(DUE, 27), tick=True):
+			d = frappe.get_doc("Collection Dispute", dispute)
+			d.status, d.resolution_type = "Rejected", "Rejected"
+			d.save()
+			case = case_of(self.customer)
+		self.assertEqual((case.status, case.next_action), ("Dunning", "Dunning Level 2 (L2)"))
+
+		# 5. the rest is paid: resolved
+		with self.freeze_time(add_days(DUE, 28), tick=True):
+			pay(si.name, 400, add_days(DUE, 28))
+			case = case_of(self.customer)
+		self.assertEqual((case.status, case.resolution), ("Resolved", "Paid"))
+		self.assertEqual(flt(case.outstanding_amount), 0)
+
+
+class TestDunningRun(CycleTestCase):
+	def overdue_invoice(self, customer=None, days=12):
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			return make_invoice(customer or self.customer, add_days(D0, 40 - 30 - days), terms=TERMS_NET30)
+
+	def test_run_records_counts_by_step_and_channel(self):
+		self.overdue_invoice()
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual(run.status, "Completed")
+		self.assertEqual(
+			(run.messages_count, run.actions_count, run.sent_count, run.errors_count), (1, 1, 1, 0)
+		)
+		self.assertEqual(json.loads(run.counts_by_step), {"L1/Email": 1})
+		self.assertEqual(run.messages[0].customer, self.customer)
+		self.assertTrue(run.messages[0].communication)
+		self.assertGreaterEqual(run.instalments_evaluated, 1)
+		comm = frappe.get_doc("Communication", run.messages[0].communication)
+		self.assertIn(self.customer, comm.subject)
+		self.assertEqual(comm.recipients, "ap@customer.example")
+		queue = frappe.get_all(
+			"Email Queue", filters={"communication": comm.name}, fields=["name", "attachments"]
+		)
+		self.assertEqual(len(queue), 1)
+		self.assertIn("Open Items Statement", queue[0].attachments)
+
+	def test_rerun_same_day_three_times_sends_nothing_new(self):
+		self.overdue_invoice()
+		for _i in range(3):
+			self.run_on(add_days(D0, 40))
+		self.assertEqual(len(self.communications()), 1)
+		self.assertEqual(len(self.steps()), 1)
+
+	def test_two_workers_at_once_send_exactly_once(self):
+		self.overdue_invoice()
+		day = add_days(D0, 40)
+		with self.freeze_time(day, tick=True):
+			first = cycle.process_customers(COMPANY, [self.customer], day)
+			# the second worker read before the first committed: it sees no taken step, and loses on insert
+			with (
+				patch("dunning_plus.cycle._existing_keys", return_value=set()),
+				patch("dunning_plus.ledger.read_taken", return_value={}),
+			):
+				second = cycle.process_customers(COMPANY, [self.customer], day)
+		self.assertEqual((first.messages, second.messages, second.skipped, len(second.errors)), (1, 0, 1, 0))
+		self.assertEqual(len(self.communications()), 1)
+
+	def test_run_killed_halfway_is_finished_by_the_next_run(self):
+		other = make_customer(
+			f"_Test DP Cycle B {frappe.generate_hash(length=6)}", email_id="b@customer.example"
+		)
+		self.overdue_invoice()
+		self.overdue_invoice(other)
+		day = add_days(D0, 40)
+		first, second = sorted([self.customer, other])
+		real = cycle.deliver
+
+		def dies_on_second(msg, *args, **kwargs):
+			if msg.customer == second:
+				raise SystemExit("worker killed")
+			return real(msg, *args, **kwargs)
+
+		def commit_point():
+			# what a real commit keeps; the kill below loses everything after the last one
+			frappe.db.savepoint("dp_test_committed")
+
+		with self.freeze_time(day, tick=True):
+			with (
+				patch("dunning_plus.cycle.deliver", side_effect=dies_on_second),
+				patch("dunning_plus.cycle.commit", side_effect=commit_point),
+				self.assertRaises(SystemExit),
+			):
+				cycle.process_customers(COMPANY, [first, second], day)
+			frappe.db.rollback(save_point="dp_test_committed")
+			self.assertEqual(len(self.communications(first)), 1)
+			self.assertEqual(self.steps(second), [])
+			cycle.process_customers(COMPANY, [first, second], day)
+		self.assertEqual(len(self.communications(first)), 1)
+		self.assertEqual(len(self.communications(second)), 1)
+
+	def test_a_week_without_runs_catches_up_with_one_message_at_the_highest_step(self):
+		with self.freeze_time(add_days(DUE, -7), tick=True):
+			make_invoice(self.customer, D0, terms=TERMS_NET30)
+		self.run_on(add_days(DUE, -7))  # R-7
+		self.run_on(add_days(DUE, 27))  # R+3, L1 and L2 fell due while nothing ran
+		steps = self.steps(with_skipped=True)
+		self.assertEqual(
+			[(s.step_code, s.status) for s in steps],
+			[("R-7", "Sent"), ("R+3", "Skipped"), ("L1", "Skipped"), ("L2", "Sent")],
+		)
+		self.assertEqual(len(self.communications()), 2)
+
+	def test_bad_template_fails_only_that_customer(self):
+		other = make_customer(
+			f"_Test DP Cycle C {frappe.generate_hash(length=6)}", email_id="c@customer.example"
+		)
+		broken = "_Test DP Broken Template"
+		if not frappe.db.exists("Email Template", broken):
+			frappe.get_doc(
+				{
+					"doctype": "Email Template",
+					"name": broken,
+					"subject": "{{ items[99].invoice.upper() }}",
+					"response": "x",
+				}
+			).insert()
+		frappe.db.set_value(
+			"Customer",
+			other,
+			"dunning_policy",
+			ensure_policy(
+				"_Test DP Broken",
+				steps=[
+					{
+						"step_code": "L1",
+						"offset_days": 10,
+						"kind": "Dunning Level",
+						"level": 1,
+						"email_template": broken,
+					}
+				],
+			),
+		)
+		frappe.flags.dunning_plus_policies = None
+		self.overdue_invoice()
+		self.overdue_invoice(other)
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual(run.status, "Partly Failed")
+		self.assertEqual([e.customer for e in run.errors], [other])
+		self.assertEqual(len(self.communications()), 1)
+		self.assertEqual(self.steps(other), [])  # nothing written: the next run tries again
+		comments = frappe.get_all(
+			"Comment", filters={"reference_name": case_of(other).name, "content": ["like", "%could not act%"]}
+		)
+		self.assertTrue(comments)
+
+	def test_customer_without_email_gets_a_task_for_the_collector(self):
+		collector = make_user("dp-collector@example.com", ["Collector"])
+		nomail = make_customer(
+			f"_Test DP NoMail {frappe.generate_hash(length=6)}", dunning_collector=collector
+		)
+		self.overdue_invoice(nomail)
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual(run.messages[0].channel, "Task")
+		case = case_of(nomail)
+		self.assertTrue(frappe.db.exists("ToDo", {"reference_name": case.name, "allocated_to": collector}))
+		self.assertEqual(self.communications(nomail), [])
+
+	def test_nothing_is_sent_on_weekends(self):
+		ensure_policy(skip_weekends=1)
+		frappe.flags.dunning_plus_policies = None
+		saturday = getdate("2026-04-11")
+		with self.freeze_time(saturday, tick=True):
+			make_invoice(self.customer, add_days(saturday, -40), terms=TERMS_NET30)  # L1 fell due on Saturday
+		self.run_on(saturday)
+		self.run_on(add_days(saturday, 1))
+		self.assertEqual(self.steps(), [])
+		self.run_on(add_days(saturday, 2))
+		self.assertEqual([s.step_code for s in self.steps()], ["L1"])
+
+	def test_fee_step_raises_an_erpnext_dunning(self):
+		self.overdue_invoice(days=26)  # L2 carries a fee of 15
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual([e.error for e in run.errors], [])
+		dunning = frappe.get_all(
+			"Dunning", filters={"customer": self.customer, "docstatus": 1}, fields=["dunning_fee", "name"]
+		)
+		self.assertEqual([flt(d.dunning_fee) for d in dunning], [15])
+		self.assertEqual(len(frappe.get_doc("Dunning", dunning[0].name).overdue_payments), 1)
+
+	def test_final_notice_waits_for_approval_then_goes_out_and_holds_credit(self):
+		manager = make_user("dp-approver@example.com", ["Collections Manager"])
+		self.overdue_invoice(days=46)
+		self.run_on(add_days(D0, 40))
+		case = case_of(self.customer)
+		self.assertEqual(case.status, "Pending Approval")
+		self.assertEqual([s.status for s in self.steps()], ["Pending Approval"])
+		self.assertTrue(
+			frappe.db.exists("ToDo", {"reference_name": case.name, "allocated_to": manager, "status": "Open"})
+		)
+		collector = make_user("dp-plain-collector@example.com", ["Collector"])
+		with self.set_user(collector), self.assertRaises(frappe.PermissionError):
+			frappe.get_doc("Collection Case", case.name).approve_pending()
+		with self.freeze_time(add_days(D0, 40), tick=True), self.set_user(manager):
+			frappe.get_doc("Collection Case", case.name).approve_pending()
+		self.assertEqual([s.status for s in self.steps()], ["Queued"])  # a letter, queued for printing
+		self.assertTrue(
+			frappe.get_all("File", filters={"attached_to_name": case.name, "file_name": ["like", "%.pdf"]})
+		)
+		self.assertEqual(frappe.db.get_value("Customer", self.customer, "dunning_credit_hold"), 1)
+		self.assertEqual(case_of(self.customer).status, "Final Notice")
+		with self.freeze_time(add_days(D0, 41), tick=True):
+			pay(
+				frappe.get_all("Sales Invoice", filters={"customer": self.customer}, pluck="name")[0],
+				1000,
+				add_days(D0, 41),
+			)
+		self.assertEqual(case_of(self.customer).status, "Resolved")
+		self.assertEqual(frappe.db.get_value("Customer", self.customer, "dunning_credit_hold"), 0)
+
+	def test_dropped_step_is_never_proposed_again(self):
+		self.overdue_invoice(days=46)
+		self.run_on(add_days(D0, 40))
+		case = case_of(self.customer)
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			case.drop_pending("Customer is paying via bank transfer today")
+		self.assertEqual([s.status for s in self.steps()], ["Dropped"])
+		self.run_on(add_days(D0, 41))
+		self.assertEqual(len(self.steps()), 1)
+
+	def test_write_off_with_approval_books_a_journal_entry(self):
+		ensure_policy(
+			steps=[
+				*STANDARD_STEPS,
+				{
+					"step_code": "WO",
+					"offset_days": 90,
+					"kind": "Write-off Proposal",
+					"channel": "Task",
+					"approval_role": "Accounts Manager",
+				},
+			]
+		)
+		frappe.flags.dunning_plus_policies = None
+		frappe.db.set_single_value("Dunning Plus Settings", "write_off_account", "Write Off - _TC")
+		self.overdue_invoice(days=95)
+		self.run_on(add_days(D0, 40))
+		case = case_of(self.customer)
+		self.assertEqual(case.status, "Pending Approval")
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			case.approve_pending()
+		je = frappe.get_all(
+			"Journal Entry",
+			filters={
+				"voucher_type": "Write Off Entry",
+				"docstatus": 1,
+				"user_remark": ["like", f"%{case.name}%"],
+			},
+		)
+		self.assertEqual(len(je), 1)
+		case = case_of(self.customer)
+		self.assertEqual((case.status, flt(case.outstanding_amount)), ("Written Off", 0))
+
+	def test_proposal_mode_waits_for_review(self):
+		frappe.db.set_single_value("Dunning Plus Settings", "proposal_mode", 1)
+		frappe.clear_document_cache("Dunning Plus Settings", "Dunning Plus Settings")
+		self.overdue_invoice()
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual((run.mode, run.status, run.messages[0].status), ("Proposal", "Proposed", "Proposed"))
+		self.assertEqual(self.communications(), [])
+		run.messages[0].select_row = 1
+		run.save()
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			self.assertEqual(run.send_selected(), 1)
+		run.reload()
+		self.assertEqual((run.status, run.messages[0].status), ("Completed", "Sent"))
+		self.assertEqual(len(self.communications()), 1)
+
+	def test_max_messages_per_run(self):
+		frappe.db.set_single_value("Dunning Plus Settings", "max_messages_per_run", 1)
+		frappe.clear_document_cache("Dunning Plus Settings", "Dunning Plus Settings")
+		others = [
+			make_customer(f"_Test DP Max {i} {frappe.generate_hash(length=4)}", email_id=f"m{i}@x.example")
+			for i in range(3)
+		]
+		for c in others:
+			self.overdue_invoice(c)
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual(run.messages_count, 1)
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual(run.messages_count, 1)
+
+	def test_send_now_from_the_case(self):
+		self.overdue_invoice()
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			case = case_of(self.customer)
+			self.assertEqual(case.send_now(), {"messages": 1, "steps": 1})
+			self.assertEqual(case.send_now(), {"messages": 0, "steps": 0})
+		self.assertEqual(len(self.communications()), 1)
+
+
+class TestHourlyAndDaily(CycleTestCase):
+	def test_broken_promise_escalates_once_and_resumes(self):
+		collector = make_user("dp-hourly@example.com", ["Collector"])
+		frappe.db.set_value("Customer", self.customer, "dunning_collector", collector)
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			make_invoice(self.customer, add_days(D0, -2), terms=TERMS_NET30)
+			case_of(self.customer).record_promise(str(add_days(D0, 43)))
+		self.assertEqual(case_of(self.customer).status, "Promised")
+		with self.freeze_time(add_days(D0, 45), tick=True):
+			self.assertEqual(run_hourly_checks(add_days(D0, 45))["promises"], 1)
+			self.assertEqual(run_hourly_checks(add_days(D0, 45))["promises"], 0)
+		case = case_of(self.customer)
+		self.assertEqual(case.status, "Escalated")
+		self.assertEqual(
+			len(
+				frappe.get_all(
+					"ToDo", filters={"allocated_to": collector, "description": ["like", "%broken%"]}
+				)
+			),
+			1,
+		)
+
+	def test_dispute_open_beyond_its_sla_escalates(self):
+		make_user("dp-mgr-sla@example.com", ["Collections Manager"])
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			make_invoice(self.customer, add_days(D0, -2), terms=TERMS_NET30)
+			dispute = case_of(self.customer).open_dispute("Pricing")
+		frappe.db.set_value("Dispute Reason", "Pricing", "sla_days", 5)
+		self.assertEqual(run_hourly_checks(add_days(D0, 45))["disputes"], 0)
+		self.assertEqual(run_hourly_checks(add_days(D0, 46))["disputes"], 1)
+		self.assertEqual(run_hourly_checks(add_days(D0, 47))["disputes"], 0)
+		self.assertTrue(
+			frappe.db.exists("ToDo", {"reference_name": dispute, "allocated_to": "dp-mgr-sla@example.com"})
+		)
+
+	def test_expired_blocks_are_lifted(self):
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			make_invoice(self.customer, add_days(D0, -2), terms=TERMS_NET30)
+			case_of(self.customer).hold("Talks", str(add_days(D0, 42)))
+		self.assertEqual(expire_blocks(add_days(D0, 42)), 0)
+		with self.freeze_time(add_days(D0, 43), tick=True):
+			self.assertEqual(expire_blocks(add_days(D0, 43)), 1)
+		self.assertEqual(frappe.db.get_value("Customer", self.customer, "dunning_block"), 0)
+		self.assertEqual(
+			case_of(self.customer).status, "Dunning" if case_of(self.customer).current_level else "Open"
+		)
