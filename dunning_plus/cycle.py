@@ -18,13 +18,13 @@ own, so a run killed halfway leaves finished customers done and the rest for the
 from __future__ import annotations
 
 import json
-import time
 import traceback
 from collections import defaultdict
 
 import frappe
 from frappe import _
 from frappe.utils import cint, flt, getdate, now_datetime, nowdate
+from frappe.utils.background_jobs import is_job_enqueued
 
 from dunning_plus import cases, delivery, ledger
 from dunning_plus.engine.cadence import DueAction, Message, action_key, plan_cycle
@@ -348,75 +348,137 @@ def _request_approval(msg: Message, case: str) -> None:
 
 
 def execute_run(run_name: str) -> None:
-	"""Processes a submitted Dunning Run batch by batch (inline in tests, on the long queue else)."""
+	"""Splits a submitted Dunning Run into batches of customers, one long-queue job each (inline in
+	tests). Batches add their counts to the run atomically; the last one to finish closes the run."""
 	run = frappe.get_doc("Dunning Run", run_name)
-	started = time.monotonic()
-	run.db_set({"status": "Running", "started_at": now_datetime()})
 	customers = customers_with_open_items(run.company)
 	groups = batches(customers, settings().batch_size)
-	total = BatchResult()
-	limit = cint(settings().max_messages_per_run) or None
+	run.db_set(
+		{"status": "Running", "started_at": now_datetime(), "batches_total": len(groups), "batches_done": 0}
+	)
+	commit()
+	if not groups:
+		_finish(run_name)
+		return
 	for i, group in enumerate(groups, start=1):
-		left = None if limit is None else max(limit - total.messages, 0)
-		if left == 0:
-			break
-		res = process_customers(run.company, group, run.run_date, run.mode, run.name, left)
-		_merge(total, res)
-		frappe.publish_progress(
-			i * 100 / len(groups),
-			title=_("Dunning Run {0}").format(run.name),
-			description=_("Batch {0} of {1}").format(i, len(groups)),
-			doctype="Dunning Run",
-			docname=run.name,
-		)
-	_finish(run, total, time.monotonic() - started)
+		job_id = f"dunning_run::{run_name}::{i}"
+		if frappe.flags.in_test:
+			run_batch(run_name, i, group)
+		elif not is_job_enqueued(job_id):
+			frappe.enqueue(
+				run_batch,
+				queue="long",
+				timeout=3600,
+				job_id=job_id,
+				run_name=run_name,
+				batch_no=i,
+				customers=group,
+			)
 
 
-def _merge(total: BatchResult, res: BatchResult) -> None:
-	total.evaluated += res.evaluated
-	total.actions += res.actions
-	total.messages += res.messages
-	total.sent += res.sent
-	total.held += res.held
-	total.skipped += res.skipped
-	for k, v in res.by_step.items():
-		total.by_step[k] += v
-	total.rows.extend(res.rows)
-	total.errors.extend(res.errors)
+def run_batch(run_name: str, batch_no: int, customers: list[str]) -> None:
+	run = frappe.db.get_value(
+		"Dunning Run", run_name, ["company", "run_date", "mode", "batches_total"], as_dict=True
+	)
+	limit = cint(settings().max_messages_per_run) or None
+	if limit is not None:
+		limit = max(limit - cint(frappe.db.get_value("Dunning Run", run_name, "messages_count")), 0)
+	res = (
+		process_customers(run.company, customers, run.run_date, run.mode, run_name, limit)
+		if limit != 0
+		else BatchResult()
+	)
+	_record_batch(run_name, res)
+	done = _bump(run_name, "batches_done", 1)
+	frappe.publish_progress(
+		done * 100 / max(run.batches_total, 1),
+		title=_("Dunning Run {0}").format(run_name),
+		description=_("Batch {0} of {1}").format(done, run.batches_total),
+		doctype="Dunning Run",
+		docname=run_name,
+	)
+	if done >= run.batches_total:
+		_finish(run_name)
+	commit()
 
 
-def _finish(run, total: BatchResult, seconds: float) -> None:
-	run.reload()
-	for row in total.rows:
-		run.append("messages", row)
-	for err in total.errors:
-		run.append("errors", err)
-	if total.errors and not total.messages:
+def _bump(run_name: str, field: str, by: int) -> int:
+	dr = frappe.qb.DocType("Dunning Run")
+	frappe.qb.update(dr).set(dr[field], dr[field] + by).where(dr.name == run_name).run()
+	return cint(frappe.db.get_value("Dunning Run", run_name, field))
+
+
+def _record_batch(run_name: str, res: BatchResult) -> None:
+	dr = frappe.qb.DocType("Dunning Run")
+	query = frappe.qb.update(dr).where(dr.name == run_name)
+	for field, value in (
+		("instalments_evaluated", res.evaluated),
+		("actions_count", res.actions),
+		("messages_count", res.messages),
+		("sent_count", res.sent),
+		("held_count", res.held),
+		("errors_count", len(res.errors)),
+	):
+		query = query.set(dr[field], dr[field] + value)
+	query.run()
+	idx = cint(frappe.db.count("Dunning Run Message", {"parent": run_name}))
+	for row in res.rows:
+		idx += 1
+		_child(run_name, "messages", "Dunning Run Message", idx, row)
+	idx = cint(frappe.db.count("Dunning Run Error", {"parent": run_name}))
+	for err in res.errors:
+		idx += 1
+		_child(run_name, "errors", "Dunning Run Error", idx, err)
+	_merge_step_counts(run_name, res.by_step)
+
+
+def _child(parent: str, parentfield: str, doctype: str, idx: int, values: dict) -> None:
+	doc = frappe.get_doc(
+		{
+			"doctype": doctype,
+			"parent": parent,
+			"parenttype": "Dunning Run",
+			"parentfield": parentfield,
+			"idx": idx,
+			**values,
+		}
+	)
+	doc.db_insert()
+
+
+def _merge_step_counts(run_name: str, by_step: dict) -> None:
+	if not by_step:
+		return
+	dr = frappe.qb.DocType("Dunning Run")
+	current = frappe.qb.from_(dr).select(dr.counts_by_step).where(dr.name == run_name).for_update().run()
+	counts = json.loads(current[0][0] or "{}") if current else {}
+	for k, v in by_step.items():
+		counts[k] = counts.get(k, 0) + v
+	frappe.qb.update(dr).set(dr.counts_by_step, json.dumps(dict(sorted(counts.items())), indent=1)).where(
+		dr.name == run_name
+	).run()
+
+
+def _finish(run_name: str) -> None:
+	run = frappe.get_doc("Dunning Run", run_name)
+	errors, messages = cint(run.errors_count), cint(run.messages_count)
+	if errors and not messages:
 		status = "Failed"
-	elif total.errors:
+	elif errors:
 		status = "Partly Failed"
-	elif run.mode == "Proposal" and any(r["status"] == "Proposed" for r in total.rows):
+	elif run.mode == "Proposal" and any(r.status == "Proposed" for r in run.messages):
 		status = "Proposed"
 	else:
 		status = "Completed"
-	run.update(
+	started = run.started_at or now_datetime()
+	finished = now_datetime()
+	run.db_set(
 		{
 			"status": status,
-			"finished_at": now_datetime(),
-			"duration_seconds": round(seconds, 3),
-			"instalments_evaluated": total.evaluated,
-			"actions_count": total.actions,
-			"messages_count": total.messages,
-			"sent_count": total.sent,
-			"held_count": total.held,
-			"errors_count": len(total.errors),
-			"counts_by_step": json.dumps(dict(sorted(total.by_step.items())), indent=1),
+			"finished_at": finished,
+			"duration_seconds": round((finished - frappe.utils.get_datetime(started)).total_seconds(), 3),
 		}
 	)
-	run.flags.ignore_validate_update_after_submit = True
-	run.flags.ignore_permissions = True
-	run.save()
-	commit()
 
 
 # ------------------------------------------------------------------ approvals and proposals
