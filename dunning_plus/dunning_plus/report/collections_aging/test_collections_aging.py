@@ -1,0 +1,161 @@
+# Copyright (c) 2026, dunning_plus contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, getdate
+
+from dunning_plus.dunning_plus.report.collections_aging.collections_aging import execute
+from dunning_plus.tests.utils import (
+	COMPANY,
+	TERMS_NET30,
+	case_of,
+	credit_note,
+	make_customer,
+	make_invoice,
+	pay,
+	setup_collections,
+)
+
+T = getdate("2026-03-16")
+test_dependencies = ["Customer"]
+
+
+def run(**filters):
+	columns, data, _message, chart, summary = execute(frappe._dict(company=COMPANY, **filters))
+	return columns, data, chart, summary
+
+
+def buckets(columns, row):
+	return {c["label"]: row[c["fieldname"]] for c in columns if c["fieldname"].startswith("range")}
+
+
+class TestCollectionsAging(FrappeTestCase):
+	"""Three invoices of one customer (30/30/40 at 30/60/90 days unless Net 30), at T:
+
+	A  posted T-100, 1000: rows 300 due T-70, 300 due T-40, 400 due T-10; 200 paid at T-5, no term
+	B  posted T-5, Net 30, 500 due T+25; credit note 100 at T-2
+	C  posted T-50, 1000: rows 300 due T-20, 300 due T+10, 400 due T+40; 400 paid at T-1 naming the
+	   third term
+	"""
+
+	def setUp(self):
+		setup_collections()
+		self.customer = make_customer(f"_Test DP Aging {frappe.generate_hash(length=6)}")
+		with self.freeze_time(T, tick=True):
+			self.a = make_invoice(self.customer, add_days(T, -100))
+			pay(self.a.name, 200, add_days(T, -5))
+			self.b = make_invoice(self.customer, add_days(T, -5), rate=500, terms=TERMS_NET30)
+			credit_note(self.b.name, 100, add_days(T, -2))
+			self.c = make_invoice(self.customer, add_days(T, -50))
+			pay(self.c.name, 400, add_days(T, -1), payment_term=self.c.payment_schedule[2].payment_term)
+
+	def test_buckets_by_due_date_as_of_today(self):
+		with self.freeze_time(T, tick=True):
+			columns, data, chart, summary = run(report_date=T, customer=self.customer)
+		self.assertEqual(len(data), 1)
+		row = data[0]
+		self.assertEqual(
+			buckets(columns, row),
+			{"Not Due": 700.0, "1-30": 700.0, "31-60": 300.0, "61-90": 100.0, "91-120": 0.0, "120+": 0.0},
+		)
+		self.assertEqual(row["outstanding"], 1800.0)
+		self.assertEqual(row["instalments"], 6)
+		self.assertEqual(row["customer"], self.customer)
+		self.assertEqual(row["collection_case"], case_of(self.customer).name)
+		self.assertEqual(chart["data"]["labels"][0], "Not Due")
+		self.assertEqual(chart["data"]["datasets"][0]["values"], [700.0, 700.0, 300.0, 100.0, 0.0, 0.0])
+		by_label = {s["label"]: s["value"] for s in summary}
+		self.assertEqual((by_label["Total Outstanding"], by_label["Overdue"]), (1800.0, 1100.0))
+
+	def test_as_of_a_past_date_reads_the_ledger_then(self):
+		# at T-20: A owes 1000 (300 aged 50, 300 aged 20, 400 not due); B is not posted yet;
+		# C owes 1000, its rows due T-20 (age 0: not due), T+10 and T+40
+		with self.freeze_time(T, tick=True):
+			columns, data, _chart, _summary = run(report_date=add_days(T, -20), customer=self.customer)
+		self.assertEqual(
+			buckets(columns, data[0]),
+			{"Not Due": 1400.0, "1-30": 300.0, "31-60": 300.0, "61-90": 0.0, "91-120": 0.0, "120+": 0.0},
+		)
+		# at T-1, after C's payment naming its third term but before the day it is "today": a past
+		# date does not know the term, so the 400 goes earliest due first (C: 0, 200, 400 open)
+		with self.freeze_time(T, tick=True):
+			columns, data, _chart, _summary = run(
+				report_date=add_days(T, -1), customer=self.customer, group_by="Instalment"
+			)
+		c_rows = sorted((r["due_date"], r["outstanding"]) for r in data if r["sales_invoice"] == self.c.name)
+		self.assertEqual(c_rows, [(add_days(T, 10), 200.0), (add_days(T, 40), 400.0)])
+
+	def test_posting_date_basis_and_custom_buckets(self):
+		with self.freeze_time(T, tick=True):
+			columns, data, _chart, summary = run(
+				report_date=T, customer=self.customer, ageing_based_on="Posting Date"
+			)
+		self.assertEqual(
+			buckets(columns, data[0]),
+			{"0-30": 400.0, "31-60": 600.0, "61-90": 0.0, "91-120": 800.0, "120+": 0.0},
+		)
+		self.assertNotIn("Overdue", {s["label"] for s in summary})
+		with self.freeze_time(T, tick=True):
+			columns, data, _chart, _summary = run(report_date=T, customer=self.customer, range="15, 45")
+		self.assertEqual(
+			buckets(columns, data[0]),
+			{"Not Due": 700.0, "1-15": 400.0, "16-45": 600.0, "45+": 100.0},
+		)
+
+	def test_instalment_rows_drill_down_to_invoice_and_case(self):
+		with self.freeze_time(T, tick=True):
+			columns, data, _chart, _summary = run(
+				report_date=T, customer=self.customer, group_by="Instalment"
+			)
+		self.assertEqual(len(data), 6)
+		case = case_of(self.customer).name
+		self.assertTrue(all(r["collection_case"] == case for r in data))
+		fields = {c["fieldname"]: c for c in columns}
+		self.assertEqual(fields["sales_invoice"]["options"], "Sales Invoice")
+		self.assertEqual(fields["collection_case"]["options"], "Collection Case")
+		a_rows = sorted(
+			(r["due_date"], r["outstanding"], r["age"]) for r in data if r["sales_invoice"] == self.a.name
+		)
+		self.assertEqual(
+			a_rows,
+			[(add_days(T, -70), 100.0, 70), (add_days(T, -40), 300.0, 40), (add_days(T, -10), 400.0, 10)],
+		)
+		self.assertEqual(sum(r["outstanding"] for r in data), 1800.0)
+
+	def test_group_by_segment_collector_and_level(self):
+		with self.freeze_time(T, tick=True):
+			for group_by, field, key in (
+				("Customer Group", "customer_group", "_Test Customer Group"),
+				("Territory", "territory", "_Test Territory"),
+				("Dunning Level", "dunning_level", "0"),
+			):
+				_columns, data, _chart, _summary = run(
+					report_date=T, customer=self.customer, group_by=group_by
+				)
+				self.assertEqual([(r[field], r["outstanding"]) for r in data], [(key, 1800.0)], group_by)
+			frappe.db.set_value("Collection Case", case_of(self.customer).name, "collector", "Administrator")
+			_columns, data, _chart, _summary = run(
+				report_date=T, customer=self.customer, group_by="Collector"
+			)
+			self.assertEqual([(r["collector"], r["outstanding"]) for r in data], [("Administrator", 1800.0)])
+			_columns, data, _chart, _summary = run(report_date=T, collector="Administrator")
+			self.assertIn(self.customer, {r["customer"] for r in data})
+
+	def test_matches_the_invoices_outstanding_today(self):
+		with self.freeze_time(T, tick=True):
+			_columns, data, _chart, _summary = run(report_date=T, customer=self.customer)
+		outstanding = sum(
+			frappe.get_all(
+				"Sales Invoice",
+				filters={"customer": self.customer, "docstatus": 1},
+				pluck="outstanding_amount",
+			)
+		)
+		self.assertEqual(data[0]["outstanding"], outstanding)
+
+	def test_bad_filters_are_refused(self):
+		with self.assertRaises(frappe.ValidationError):
+			run(report_date=T, range="30, 10")
+		with self.assertRaises(frappe.ValidationError):
+			run(report_date=T, group_by="Sales Invoice")
