@@ -39,18 +39,24 @@ def settings():
 
 
 def customers_with_open_items(company: str) -> list[str]:
+	"""Customers with an open invoice or an open expected deposit in the company."""
 	si = frappe.qb.DocType("Sales Invoice")
-	rows = (
+	ed = frappe.qb.DocType("Expected Deposit")
+	invoices = (
 		frappe.qb.from_(si)
 		.select(si.customer)
 		.distinct()
 		.where(
 			(si.company == company) & (si.docstatus == 1) & (si.is_return == 0) & (si.outstanding_amount > 0)
 		)
-		.orderby(si.customer)
-		.run()
 	)
-	return [r[0] for r in rows]
+	deposits = (
+		frappe.qb.from_(ed)
+		.select(ed.customer)
+		.distinct()
+		.where((ed.company == company) & ed.status.isin(["Expected", "Partly Paid"]))
+	)
+	return sorted({r[0] for r in invoices.run()} | {r[0] for r in deposits.run()})
 
 
 def batches(items: list, size: int) -> list[list]:

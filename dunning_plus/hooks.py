@@ -40,6 +40,9 @@ doc_events = {
 	},
 	"Sales Order": {
 		"before_submit": "dunning_plus.events.sales_order.check_credit_hold",
+		"on_submit": "dunning_plus.events.sales_order.on_submit",
+		"on_cancel": "dunning_plus.events.sales_order.on_cancel",
+		"on_update_after_submit": "dunning_plus.events.sales_order.on_update_after_submit",
 	},
 	"Customer": {
 		"validate": "dunning_plus.events.customer.validate",

@@ -15,6 +15,7 @@ from frappe.utils import getdate
 
 from dunning_plus.engine.cadence import CustomerProfile, Instalment
 from dunning_plus.engine.money import to_money
+from dunning_plus.engine.policy import Track
 from dunning_plus.engine.precedence import Block, BlockScope
 from dunning_plus.engine.promises import Dispute, Promise
 from dunning_plus.engine.schedule import RowAmount, split_outstanding
@@ -129,12 +130,63 @@ def read_instalments(
 					amount=_money(r.payment_amount),
 				)
 			)
+	out.extend(read_deposits(company, customers))
 	if with_taken and out:
 		taken = read_taken(company, customers)
 		if taken:
 			out = [_with_taken(i, taken.get(i.id)) for i in out]
 	out.sort(key=lambda i: (i.customer, i.due_date, i.invoice, i.id))
 	return out
+
+
+def read_deposits(company: str | None = None, customers: list[str] | None = None) -> list[Instalment]:
+	"""Open expected deposits of submitted, not fully billed Sales Orders, as deposit-track items."""
+	ed = frappe.qb.DocType("Expected Deposit")
+	so = frappe.qb.DocType("Sales Order")
+	query = (
+		frappe.qb.from_(ed)
+		.join(so)
+		.on(so.name == ed.sales_order)
+		.select(
+			ed.name,
+			ed.sales_order,
+			ed.customer,
+			ed.company,
+			ed.due_date,
+			ed.outstanding,
+			ed.amount,
+			ed.currency,
+			ed.payment_term,
+			so.transaction_date,
+		)
+		.where(
+			ed.status.isin(["Expected", "Partly Paid"])
+			& (ed.outstanding > 0)
+			& (so.docstatus == 1)
+			& (so.per_billed < 100)
+			& so.status.notin(["Closed", "Completed", "On Hold"])
+		)
+	)
+	if company:
+		query = query.where(ed.company == company)
+	if customers is not None:
+		query = query.where(ed.customer.isin(customers))
+	return [
+		Instalment(
+			id=r.name,
+			invoice=r.sales_order,
+			customer=r.customer,
+			company=r.company,
+			due_date=getdate(r.due_date),
+			outstanding=_money(r.outstanding),
+			currency=r.currency,
+			payment_term=r.payment_term or "",
+			posting_date=getdate(r.transaction_date),
+			track=Track.DEPOSIT,
+			amount=_money(r.amount),
+		)
+		for r in query.run(as_dict=True)
+	]
 
 
 def _with_taken(inst: Instalment, codes: list[str] | None) -> Instalment:

@@ -17,6 +17,10 @@ def _refresh(pairs):
 
 def payment_entry_changed(doc, method=None):
 	if doc.party_type == "Customer" and doc.party:
+		from dunning_plus.deposits import orders_of_payment, settle
+
+		for order in orders_of_payment(doc):
+			settle(order)
 		_refresh({(doc.company, doc.party)})
 
 

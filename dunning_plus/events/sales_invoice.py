@@ -28,6 +28,12 @@ def validate_block(doc):
 
 
 def on_submit(doc, method=None):
+	from dunning_plus.allocations import auto_allocate_for_invoice
+	from dunning_plus.deposits import settle
+
+	for order in sorted({i.sales_order for i in doc.items if i.get("sales_order")}):
+		settle(order)
+	auto_allocate_for_invoice(doc)
 	refresh(doc)
 
 

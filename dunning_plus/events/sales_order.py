@@ -18,3 +18,28 @@ def check_credit_hold(doc, method=None):
 		).format(frappe.bold(doc.customer), frappe.bold(_(bypass))),
 		title=_("Credit Hold"),
 	)
+
+
+def on_submit(doc, method=None):
+	from dunning_plus import cases, deposits
+
+	if deposits.sync_from_order(doc):
+		cases.mark_dirty(doc.company, doc.customer)
+		cases.flush()
+
+
+def on_cancel(doc, method=None):
+	from dunning_plus import cases, deposits
+
+	deposits.check_cancel(doc)
+	cases.mark_dirty(doc.company, doc.customer)
+	cases.flush()
+
+
+def on_update_after_submit(doc, method=None):
+	"""Delivery date or closing the order changes which deposits are still expected."""
+	from dunning_plus import cases, deposits
+
+	deposits.sync_from_order(doc)
+	cases.mark_dirty(doc.company, doc.customer)
+	cases.flush()

@@ -170,8 +170,127 @@ def make_customer(name: str, **fields) -> str:
 	return name
 
 
+DEPOSIT_TERMS = "_Test DP Deposit 30/70"
+DEPOSIT_PARTS = (("_Test DP Dep 30%", 30, 0), ("_Test DP Bal 70%", 70, 30))
+
+
+def ensure_deposit_terms():
+	"""An order template: 30% deposit due at once, 70% balance 30 days later."""
+	for term, portion, days in DEPOSIT_PARTS:
+		if not frappe.db.exists("Payment Term", term):
+			frappe.get_doc(
+				{
+					"doctype": "Payment Term",
+					"payment_term_name": term,
+					"invoice_portion": portion,
+					"due_date_based_on": "Day(s) after invoice date",
+					"credit_days": days,
+				}
+			).insert(ignore_permissions=True)
+	if not frappe.db.exists("Payment Terms Template", DEPOSIT_TERMS):
+		t = frappe.get_doc(
+			{
+				"doctype": "Payment Terms Template",
+				"template_name": DEPOSIT_TERMS,
+				"allocate_payment_based_on_payment_terms": 1,
+			}
+		)
+		for term, portion, days in DEPOSIT_PARTS:
+			t.append(
+				"terms",
+				{
+					"payment_term": term,
+					"invoice_portion": portion,
+					"due_date_based_on": "Day(s) after invoice date",
+					"credit_days": days,
+				},
+			)
+		t.insert(ignore_permissions=True)
+
+
+def make_order(customer: str, date, delivery_days: int = 10, rate: float = 1000, terms: str | None = None):
+	ensure_deposit_terms()
+	delivery = add_days(getdate(date), delivery_days)
+	so = frappe.get_doc(
+		{
+			"doctype": "Sales Order",
+			"customer": customer,
+			"company": COMPANY,
+			"transaction_date": getdate(date),
+			"delivery_date": delivery,
+			"currency": "INR",
+			"payment_terms_template": terms or DEPOSIT_TERMS,
+			"items": [
+				{
+					"item_code": ITEM,
+					"qty": 1,
+					"rate": rate,
+					"delivery_date": delivery,
+					"warehouse": "_Test Warehouse - _TC",
+				}
+			],
+		}
+	)
+	so.insert(ignore_permissions=True)
+	so.submit()
+	return so
+
+
+def pay_order(order: str, amount: float, posting_date):
+	from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
+
+	pe = get_payment_entry("Sales Order", order, party_amount=amount, bank_account=BANK)
+	pe.posting_date = getdate(posting_date)
+	pe.reference_no, pe.reference_date = f"ADV-{order}-{amount}", getdate(posting_date)
+	left = flt(amount)
+	refs = []
+	for ref in pe.references:  # one row per order payment term, deposit first
+		ref.allocated_amount = min(flt(ref.payment_term_outstanding or ref.outstanding_amount), left)
+		left -= ref.allocated_amount
+		if ref.allocated_amount > 0:
+			refs.append(ref)
+	pe.set("references", refs)
+	pe.set_amounts()
+	pe.insert(ignore_permissions=True)
+	pe.submit()
+	return pe
+
+
+def unallocated_payment(customer: str, amount: float, posting_date):
+	"""A receipt not yet linked to any invoice or order."""
+	pe = frappe.get_doc(
+		{
+			"doctype": "Payment Entry",
+			"payment_type": "Receive",
+			"company": COMPANY,
+			"posting_date": getdate(posting_date),
+			"party_type": "Customer",
+			"party": customer,
+			"paid_from": RECEIVABLE,
+			"paid_to": BANK,
+			"paid_amount": amount,
+			"received_amount": amount,
+			"reference_no": f"UNALLOC-{customer}-{amount}",
+			"reference_date": getdate(posting_date),
+		}
+	)
+	pe.setup_party_account_field()
+	pe.set_missing_values()
+	pe.set_amounts()
+	pe.insert(ignore_permissions=True)
+	pe.submit()
+	return pe
+
+
 def make_invoice(
-	customer: str, posting_date, rate: float = 1000, terms: str | None = TERMS_3, submit=True, **fields
+	customer: str,
+	posting_date,
+	rate: float = 1000,
+	terms: str | None = TERMS_3,
+	submit=True,
+	sales_order: str | None = None,
+	schedule: list | None = None,
+	**fields,
 ):
 	si = frappe.get_doc(
 		{
@@ -196,7 +315,20 @@ def make_invoice(
 			**fields,
 		}
 	)
-	if not terms:
+	if sales_order:
+		si.items[0].sales_order = sales_order
+		si.items[0].so_detail = frappe.db.get_value("Sales Order Item", {"parent": sales_order}, "name")
+	if schedule:
+		si.payment_terms_template = None
+		si.set(
+			"payment_schedule",
+			[
+				{"payment_term": t, "due_date": d, "payment_amount": a, "invoice_portion": a * 100 / rate}
+				for t, d, a in schedule
+			],
+		)
+		si.due_date = max(d for _t, d, _a in schedule)
+	elif not terms:
 		si.due_date = add_days(getdate(posting_date), 30)
 	si.insert(ignore_permissions=True)
 	if submit:

@@ -60,6 +60,7 @@ class CycleTestCase(FrappeTestCase):
 
 	def tearDown(self):
 		frappe.db.rollback()  # each test starts from the same ledger
+		frappe.clear_document_cache("Dunning Plus Settings", "Dunning Plus Settings")
 
 	def run_on(self, day, **kw):
 		with self.freeze_time(day, tick=True):
