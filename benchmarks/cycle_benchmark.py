@@ -83,10 +83,10 @@ def setup(frappe, company: str):
 	settings = frappe.get_single("Dunning Plus Settings")
 	settings.update({"sender_email_account": "Bench Outgoing", "proposal_mode": 0, "max_messages_per_run": 0, "batch_size": 200})
 	settings.save()
-	c = frappe.qb.DocType("Customer")
-	from frappe.query_builder.functions import Concat
-
-	frappe.qb.update(c).set(c.email_id, Concat("ap+", c.name, "@bench.example")).where(c.email_id.isnull()).run()
+	frappe.db.sql(
+		"""update `tabCustomer` set email_id = concat('ap.', replace(name, ' ', '.'), '@bench.example')
+		where ifnull(email_id, '') = ''"""
+	)
 
 
 def open_instalments(frappe, company: str) -> int:

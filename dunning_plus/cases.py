@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import frappe
@@ -78,17 +79,37 @@ def open_case_name(company: str, customer: str) -> str | None:
 	)
 
 
+@dataclass
+class CaseData:
+	"""A customer's ledger view already read by the caller (the cycle reads a whole batch at once)."""
+
+	instalments: list
+	book: object
+	profiles: dict
+	promises: list = field(default_factory=list)
+	disputes: list = field(default_factory=list)
+
+
 def compute_case(
-	company: str, customer: str, as_of: date | None = None, case_name: str | None = None
+	company: str,
+	customer: str,
+	as_of: date | None = None,
+	case_name: str | None = None,
+	data: CaseData | None = None,
 ) -> frappe._dict:
 	as_of = getdate(as_of or nowdate())
 	case_name = case_name or open_case_name(company, customer)
-	instalments = ledger.read_instalments(company, [customer])
-	book = policy_book(company)
-	profiles = ledger.read_customers([customer])
+	if data is None:
+		data = CaseData(
+			instalments=ledger.read_instalments(company, [customer]),
+			book=policy_book(company),
+			profiles=ledger.read_customers([customer]),
+			promises=ledger.read_promises(company, [customer]),
+			disputes=ledger.read_disputes(company, [customer]),
+		)
+	instalments, book, profiles = data.instalments, data.book, data.profiles
+	promises, disputes = data.promises, data.disputes
 	profile = profiles.get(customer)
-	promises = ledger.read_promises(company, [customer])
-	disputes = ledger.read_disputes(company, [customer])
 	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes)
 	holds = {h.instalment.id: h for h in plan.holds}
 	due_now = {a.instalment.id: a for a in plan.actions}
@@ -297,11 +318,13 @@ def _score(company: str, customer: str, as_of: date, instalments):
 	)
 
 
-def refresh_case(company: str, customer: str, as_of: date | None = None) -> str | None:
+def refresh_case(
+	company: str, customer: str, as_of: date | None = None, data: CaseData | None = None
+) -> str | None:
 	"""Writes the recomputed case; returns its name (None when there is nothing to collect)."""
 	as_of = getdate(as_of or nowdate())
 	name = open_case_name(company, customer)
-	view = compute_case(company, customer, as_of, name)
+	view = compute_case(company, customer, as_of, name, data)
 	if not name:
 		if not view["items"]:
 			return None
@@ -312,6 +335,7 @@ def refresh_case(company: str, customer: str, as_of: date | None = None) -> str 
 		doc = frappe.new_doc("Collection Case")
 		doc.update({"company": company, "customer": customer, "opened_on": as_of})
 	before = _signature(doc)
+	old_status = doc.status
 	doc.update({k: view[k] for k in CASE_FIELDS})
 	if view["status"] in CLOSED and not view["items"]:
 		# A settled case keeps its items, at zero, as the record of what it collected (and so a
@@ -329,7 +353,10 @@ def refresh_case(company: str, customer: str, as_of: date | None = None) -> str 
 		doc.resolved_on = None
 	if doc.is_new() or _signature(doc) != before:
 		doc.flags.ignore_permissions = True
+		was_new = doc.is_new()
 		doc.save()
+		if not was_new and old_status != doc.status:
+			doc.add_comment("Info", _("Status {0} → {1}").format(_(old_status), _(doc.status)))
 	_mark_invoices(doc)
 	if doc.status in CLOSED:
 		release_credit_hold(company, customer, doc)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import traceback
 from collections import defaultdict
+from dataclasses import dataclass, field, replace
 
 import frappe
 from frappe import _
@@ -70,6 +71,17 @@ def commit():
 		frappe.db.commit()  # nosemgrep: background job, one transaction per customer
 
 
+@dataclass
+class BatchData:
+	"""What a batch read once, shared by its customers' case recomputes."""
+
+	instalments: dict[str, list]
+	book: object
+	profiles: dict
+	promises: list = field(default_factory=list)
+	disputes: list = field(default_factory=list)
+
+
 class BatchResult:
 	def __init__(self):
 		self.evaluated = 0
@@ -99,14 +111,13 @@ def process_customers(
 	instalments = ledger.read_instalments(company, customers)
 	profiles = ledger.read_customers(customers)
 	book = policy_book(company)
-	plan = plan_cycle(
-		instalments,
-		as_of,
-		book,
-		profiles,
-		ledger.read_promises(company, customers),
-		ledger.read_disputes(company, customers),
-	)
+	promises = ledger.read_promises(company, customers)
+	disputes = ledger.read_disputes(company, customers)
+	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes)
+	by_inst: dict[str, list] = defaultdict(list)
+	for inst in instalments:
+		by_inst[inst.customer].append(inst)
+	batch = BatchData(by_inst, book, profiles, promises, disputes)
 	res.evaluated = plan.evaluated
 	res.held = len(plan.holds)
 	by_customer: dict[str, list[Message]] = defaultdict(list)
@@ -119,7 +130,7 @@ def process_customers(
 		savepoint = f"dp_{frappe.generate_hash(length=8)}"
 		frappe.db.savepoint(savepoint)
 		try:
-			_process_customer(company, customer, messages, as_of, mode, run, cfg, book, res)
+			_process_customer(company, customer, messages, as_of, mode, run, cfg, book, res, batch)
 			commit()
 		except (frappe.UniqueValidationError, frappe.DuplicateEntryError):
 			# Another worker took these steps between our check and our insert: it sends, we skip.
@@ -174,7 +185,7 @@ def _existing_keys(keys: list[str]) -> set[str]:
 	}
 
 
-def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult):
+def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult, batch=None):
 	_lock_customer(customer)
 	keys = [a.key for m in messages for a in m.actions]
 	done = _existing_keys(keys)
@@ -186,18 +197,29 @@ def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, 
 			todo.append(m)
 	if not todo:
 		return
-	case = cases.refresh_case(company, customer, as_of)
+	statuses = {}
+	names: dict[str, list[str]] = {}
+	for msg in todo:
+		if msg.needs_approval:
+			statuses[msg.key] = "Pending Approval"
+		elif mode == "Proposal":
+			statuses[msg.key] = "Queued"
+		else:
+			statuses[msg.key] = "Sent"
+		names[msg.key] = _write_actions(msg, run, statuses[msg.key], as_of)
+	# One recompute of the case, now that the steps are recorded; then the steps point to it.
+	case = cases.refresh_case(company, customer, as_of, data=_case_data(batch, customer, todo))
+	if case:
+		ca = frappe.qb.DocType("Collection Action")
+		all_names = [n for ns in names.values() for n in ns]
+		frappe.qb.update(ca).set(ca.collection_case, case).where(
+			ca.name.isin(all_names) | (ca.message_key.isin([m.key for m in todo]) & (ca.status == "Skipped"))
+		).run()
 	collector = frappe.db.get_value("Collection Case", case, "collector") if case else None
 	for msg in todo:
 		policy = book.policies[msg.policy]
 		channel = msg.delivery_channel
-		if msg.needs_approval:
-			status = "Pending Approval"
-		elif mode == "Proposal":
-			status = "Queued"
-		else:
-			status = "Sent"
-		action_names = _write_actions(msg, case, run, status, as_of)
+		status = statuses[msg.key]
 		row = {
 			"customer": customer,
 			"collection_case": case,
@@ -213,61 +235,131 @@ def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, 
 		if status == "Pending Approval":
 			_request_approval(msg, case)
 		elif status == "Sent":
-			row.update(deliver(msg, case, collector, cfg, policy, as_of, action_names))
+			row.update(deliver(msg, case, collector, cfg, policy, as_of, names[msg.key]))
 			res.sent += 1
 		res.rows.append(row)
 		res.messages += 1
 		res.actions += len(msg.actions)
 		res.by_step[f"{msg.lead.code}/{CHANNEL_LABEL[channel]}"] += 1
-	cases.refresh_case(company, customer, as_of)
 
 
-def _write_actions(msg: Message, case: str | None, run: str | None, status: str, as_of) -> list[str]:
-	names = []
+def _case_data(batch, customer: str, todo: list[Message]):
+	"""The batch's reads for one customer, with the steps just taken, so the case recompute
+	needs no second read of the ledger."""
+	if batch is None:
+		return None
+	new: dict[str, tuple[str, ...]] = defaultdict(tuple)
+	for msg in todo:
+		for a in msg.actions:
+			new[a.instalment.id] += (*a.skipped, a.step.code)
+	instalments = [
+		replace(i, taken=(*i.taken, *new[i.id])) if i.id in new else i
+		for i in batch.instalments.get(customer, [])
+	]
+	return cases.CaseData(
+		instalments=instalments,
+		book=batch.book,
+		profiles={customer: batch.profiles[customer]} if customer in batch.profiles else {},
+		promises=[p for p in batch.promises if p.customer == customer],
+		disputes=[d for d in batch.disputes if d.customer == customer],
+	)
+
+
+ACTION_FIELDS = (
+	"name",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+	"docstatus",
+	"idx",
+	"customer",
+	"company",
+	"action_date",
+	"action_type",
+	"status",
+	"step_code",
+	"step_kind",
+	"level",
+	"channel",
+	"reference_doctype",
+	"reference_name",
+	"payment_schedule",
+	"amount",
+	"currency",
+	"message_key",
+	"dunning_run",
+	"idempotency_key",
+	"details",
+	"reason",
+)
+
+
+def _write_actions(msg: Message, run: str | None, status: str, as_of) -> list[str]:
+	"""The audit rows of one message in one statement; the unique key rejects a step taken twice."""
+	now = now_datetime()
+	user = frappe.session.user
+	rows, names = [], []
 	for a in msg.actions:
-		base = {
-			"doctype": "Collection Action",
-			"collection_case": case,
-			"customer": msg.customer,
-			"company": msg.company,
-			"action_date": as_of,
-			"action_type": "Step",
-			"reference_doctype": "Sales Order" if a.instalment.track.value == "deposit" else "Sales Invoice",
-			"reference_name": a.instalment.invoice,
-			"payment_schedule": a.instalment.id,
-			"amount": flt(a.amount),
-			"currency": msg.currency,
-			"message_key": msg.key,
-			"dunning_run": run,
-		}
-		for code in a.skipped:
-			skipped = frappe.get_doc(
-				{
-					**base,
-					"status": "Skipped",
-					"step_code": code,
-					"reason": _("Passed over after a pause or downtime: only the highest due step is sent."),
-					"idempotency_key": _key_for(msg, a, code),
-				}
-			)
-			if not frappe.db.exists("Collection Action", {"idempotency_key": skipped.idempotency_key}):
-				skipped.insert(ignore_permissions=True)
-		doc = frappe.get_doc(
-			{
-				**base,
-				"status": status,
-				"step_code": a.step.code,
-				"step_kind": KIND_FROM_ENGINE[a.step.kind.value],
-				"level": a.step.level,
-				"channel": CHANNEL_LABEL[msg.delivery_channel],
-				"idempotency_key": a.key,
-				"details": _("Due since {0}, {1} days after the due date").format(
-					a.fire_date, a.days_overdue
-				),
-			}
+		reference = "Sales Order" if a.instalment.track.value == "deposit" else "Sales Invoice"
+		common = (
+			msg.customer,
+			msg.company,
+			as_of,
+			"Step",
 		)
-		doc.insert(ignore_permissions=True)
-		names.append(doc.name)
+		tail = (reference, a.instalment.invoice, a.instalment.id, flt(a.amount), msg.currency, msg.key, run)
+		for code in a.skipped:
+			rows.append(
+				(
+					frappe.generate_hash(length=10),
+					now,
+					now,
+					user,
+					user,
+					0,
+					0,
+					*common,
+					"Skipped",
+					code,
+					None,
+					0,
+					None,
+					*tail,
+					_key_for(msg, a, code),
+					None,
+					_("Passed over after a pause or downtime: only the highest due step is sent."),
+				)
+			)
+		name = frappe.generate_hash(length=10)
+		names.append(name)
+		rows.append(
+			(
+				name,
+				now,
+				now,
+				user,
+				user,
+				0,
+				0,
+				*common,
+				status,
+				a.step.code,
+				KIND_FROM_ENGINE[a.step.kind.value],
+				a.step.level,
+				CHANNEL_LABEL[msg.delivery_channel],
+				*tail,
+				a.key,
+				_("Due since {0}, {1} days after the due date").format(a.fire_date, a.days_overdue),
+				None,
+			)
+		)
+	try:
+		frappe.db.bulk_insert("Collection Action", ACTION_FIELDS, rows)
+	except Exception as e:
+		if frappe.db.is_duplicate_entry(e):
+			raise frappe.DuplicateEntryError("Collection Action", msg.key, e)
+		raise
 	return names
 
 
@@ -417,7 +509,7 @@ def _bump(run_name: str, field: str, by: int) -> int:
 def _record_batch(run_name: str, res: BatchResult) -> None:
 	dr = frappe.qb.DocType("Dunning Run")
 	query = frappe.qb.update(dr).where(dr.name == run_name)
-	for field, value in (
+	for fieldname, value in (
 		("instalments_evaluated", res.evaluated),
 		("actions_count", res.actions),
 		("messages_count", res.messages),
@@ -425,7 +517,7 @@ def _record_batch(run_name: str, res: BatchResult) -> None:
 		("held_count", res.held),
 		("errors_count", len(res.errors)),
 	):
-		query = query.set(dr[field], dr[field] + value)
+		query = query.set(dr[fieldname], dr[fieldname] + value)
 	query.run()
 	idx = cint(frappe.db.count("Dunning Run Message", {"parent": run_name}))
 	for row in res.rows:
