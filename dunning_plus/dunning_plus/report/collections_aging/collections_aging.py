@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import frappe
 from frappe import _
-from frappe.utils import getdate, nowdate
+from frappe.utils import add_days, getdate, nowdate
 
 from dunning_plus import report_data
 from dunning_plus.engine.aging import AgingBasis, AgingBuckets, age
@@ -27,19 +27,35 @@ def execute(filters=None):
 	group_by = report_data.check_choice(filters.group_by, GROUPS, "Group By")
 	currency = frappe.get_cached_value("Company", company, "default_currency")
 
+	level = filters.get("dunning_level")
+	level = None if level in (None, "") else int(level)
+	per_row = group_by in ("Instalment", "Dunning Level") or level is not None
+	cut_dates = None
+	if not per_row:
+		# totals per bucket only need the rows of invoices whose rows may fall in two buckets
+		limits = (0, *buckets.limits) if basis == AgingBasis.DUE_DATE else ()
+		cut_dates = [add_days(as_of, -days) for days in limits]
+
 	customers = report_data.customer_scope(filters, open_only=True)
-	items, invoices, terms = report_data.read_open_items(company, as_of, customers)
-	if filters.get("dunning_level") not in (None, ""):
-		level = int(filters.dunning_level)
-		items = [i for i in items if invoices[i.group].level == level]
+	items, invoices = report_data.read_open_items(company, as_of, customers, cut_dates)
+	levels = report_data.read_case_levels(company, customers) if per_row else {}
+	if level is not None:
+		items = [i for i in items if levels.get(i.id, (None, 0))[1] == level]
 	info = report_data.read_customer_info(company, {i.customer for i in items})
 
-	report = age(items, as_of, buckets, basis, key=_key(group_by, invoices, info))
+	key = _key(group_by, levels, info)
+	report = age(items, as_of, buckets, basis, key=key)
 	labels = [_(label) for label in report.labels]
 	columns = _columns(group_by, labels, currency)
 	by_id = {i.id: i for i in items} if group_by == "Instalment" else {}
+	terms = report_data.read_payment_terms(list(by_id)) if by_id else {}
+	open_invoices: dict[str, set[str]] = {}
+	if group_by != "Instalment":
+		for i in items:
+			if i.posting_date <= as_of and i.outstanding:
+				open_invoices.setdefault(key(i), set()).add(i.group)
 	data = [
-		_row(group_by, row, report.labels, as_of, basis, invoices, info, terms, by_id, currency)
+		_row(group_by, row, as_of, basis, levels, info, terms, by_id, open_invoices, currency)
 		for row in _ordered(group_by, report.rows, by_id)
 	]
 	chart = {
@@ -59,7 +75,7 @@ def execute(filters=None):
 			"datatype": "Currency",
 			"currency": currency,
 		},
-		{"value": len(items), "label": _("Open Instalments"), "datatype": "Int"},
+		{"value": len(invoices), "label": _("Open Invoices"), "datatype": "Int"},
 	]
 	if overdue is not None:
 		summary[1:1] = [
@@ -80,7 +96,7 @@ def execute(filters=None):
 	return columns, data, None, chart, summary
 
 
-def _key(group_by, invoices, info):
+def _key(group_by, levels, info):
 	def customer_attr(attr):
 		def key(item):
 			ci = info.get(item.customer)
@@ -93,7 +109,7 @@ def _key(group_by, invoices, info):
 		"Customer Group": customer_attr("customer_group"),
 		"Territory": customer_attr("territory"),
 		"Collector": customer_attr("collector"),
-		"Dunning Level": lambda i: str(invoices[i.group].level),
+		"Dunning Level": lambda i: str(levels.get(i.id, (None, 0))[1]),
 		"Instalment": lambda i: i.id,
 	}[group_by]
 
@@ -154,7 +170,7 @@ def _columns(group_by, labels, currency):
 	buckets = [{**money, "fieldname": f"range{i}", "label": label} for i, label in enumerate(labels, 1)]
 	tail = [{**money, "fieldname": "outstanding", "label": _("Total Outstanding"), "width": 140}]
 	if group_by != "Instalment":
-		tail.append({"fieldname": "instalments", "label": _("Instalments"), "fieldtype": "Int", "width": 90})
+		tail.append({"fieldname": "invoices", "label": _("Open Invoices"), "fieldtype": "Int", "width": 90})
 	currency_col = {
 		"fieldname": "currency",
 		"label": _("Currency"),
@@ -165,12 +181,12 @@ def _columns(group_by, labels, currency):
 	return [*lead, *buckets, *tail, currency_col]
 
 
-def _row(group_by, row, labels, as_of, basis, invoices, info, terms, by_id, currency):
+def _row(group_by, row, as_of, basis, levels, info, terms, by_id, open_invoices, currency):
 	out = {f"range{i}": float(v) for i, v in enumerate(row.buckets, 1)}
 	out.update(outstanding=float(row.total), currency=currency)
 	if group_by == "Instalment":
 		item = by_id[row.key]
-		inv = invoices[item.group]
+		case, level = levels.get(item.id, (None, 0))
 		out.update(
 			sales_invoice=item.group,
 			payment_term=terms.get(item.id),
@@ -178,11 +194,11 @@ def _row(group_by, row, labels, as_of, basis, invoices, info, terms, by_id, curr
 			posting_date=item.posting_date,
 			due_date=item.due_date,
 			age=(as_of - (item.due_date if basis == AgingBasis.DUE_DATE else item.posting_date)).days,
-			collection_case=inv.case or (info[item.customer].case if item.customer in info else None),
-			dunning_level=str(inv.level),
+			collection_case=case or (info[item.customer].case if item.customer in info else None),
+			dunning_level=str(level),
 		)
 		return out
-	out["instalments"] = row.items
+	out["invoices"] = len(open_invoices.get(row.key, ()))
 	if group_by == "Customer":
 		ci = info.get(row.key)
 		out.update(
