@@ -21,6 +21,7 @@ import json
 import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 import frappe
 from frappe import _
@@ -80,6 +81,7 @@ class BatchData:
 	profiles: dict
 	promises: list = field(default_factory=list)
 	disputes: list = field(default_factory=list)
+	ctx: object = None
 
 
 class BatchResult:
@@ -90,6 +92,7 @@ class BatchResult:
 		self.sent = 0
 		self.held = 0
 		self.skipped = 0
+		self.to_deliver: list[str] = []
 		self.by_step: dict[str, int] = defaultdict(int)
 		self.rows: list[dict] = []
 		self.errors: list[dict] = []
@@ -102,8 +105,10 @@ def process_customers(
 	mode: str = "Send",
 	run: str | None = None,
 	limit: int | None = None,
+	deliver_now: bool = True,
 ) -> BatchResult:
-	"""Plans and acts for ``customers`` of ``company`` on ``as_of``; safe to run again."""
+	"""Plans, records and (unless ``deliver_now`` is off) delivers for ``customers`` of ``company`` on
+	``as_of``; safe to run again. Messages left undelivered by an earlier run go out too."""
 	as_of = getdate(as_of or nowdate())
 	res = BatchResult()
 	if not customers:
@@ -117,7 +122,10 @@ def process_customers(
 	by_inst: dict[str, list] = defaultdict(list)
 	for inst in instalments:
 		by_inst[inst.customer].append(inst)
-	batch = BatchData(by_inst, book, profiles, promises, disputes)
+	with_messages = sorted({m.customer for m in plan.messages})
+	batch = BatchData(
+		by_inst, book, profiles, promises, disputes, cases.CaseContext.load(company, with_messages, as_of)
+	)
 	res.evaluated = plan.evaluated
 	res.held = len(plan.holds)
 	by_customer: dict[str, list[Message]] = defaultdict(list)
@@ -147,6 +155,10 @@ def process_customers(
 					"Info", _("The collection run could not act for this customer: {0}").format(str(e)[:500])
 				)
 			commit()
+	res.to_deliver = sorted(set(res.to_deliver) | set(_undelivered(company, customers)))
+	if deliver_now and res.to_deliver:
+		sent, _errors = deliver_queued(company, res.to_deliver, run)
+		res.sent += sent
 	# Cases whose next action fell due today (a promise or block ran out) are brought up to date.
 	for customer in _cases_due(company, customers, as_of) - set(by_customer):
 		cases.refresh_case(company, customer, as_of)
@@ -203,21 +215,43 @@ def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, 
 		if msg.needs_approval:
 			statuses[msg.key] = "Pending Approval"
 		elif mode == "Proposal":
-			statuses[msg.key] = "Queued"
+			statuses[msg.key] = "Proposed"
 		else:
-			statuses[msg.key] = "Sent"
+			statuses[msg.key] = "Queued"
 		names[msg.key] = _write_actions(msg, run, statuses[msg.key], as_of)
+		if batch is not None and batch.ctx is not None:
+			now = now_datetime()
+			batch.ctx.add_steps(
+				customer,
+				[
+					{
+						"payment_schedule": a.instalment.id,
+						"step_code": code,
+						"level": a.step.level if code == a.step.code else 0,
+						"action_date": as_of,
+						"creation": now,
+						"status": statuses[msg.key] if code == a.step.code else "Skipped",
+						"collection_case": None,
+					}
+					for a in msg.actions
+					for code in (*a.skipped, a.step.code)
+				],
+			)
 	# One recompute of the case, now that the steps are recorded; then the steps point to it.
-	case = cases.refresh_case(company, customer, as_of, data=_case_data(batch, customer, todo))
+	case = cases.refresh_case(
+		company,
+		customer,
+		as_of,
+		data=_case_data(batch, customer, todo),
+		ctx=batch.ctx if batch is not None else None,
+	)
 	if case:
 		ca = frappe.qb.DocType("Collection Action")
 		all_names = [n for ns in names.values() for n in ns]
 		frappe.qb.update(ca).set(ca.collection_case, case).where(
 			ca.name.isin(all_names) | (ca.message_key.isin([m.key for m in todo]) & (ca.status == "Skipped"))
 		).run()
-	collector = frappe.db.get_value("Collection Case", case, "collector") if case else None
 	for msg in todo:
-		policy = book.policies[msg.policy]
 		channel = msg.delivery_channel
 		status = statuses[msg.key]
 		row = {
@@ -230,13 +264,12 @@ def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, 
 			"fee": flt(msg.fee),
 			"currency": msg.currency,
 			"message_key": msg.key,
-			"status": {"Pending Approval": "Pending Approval", "Queued": "Proposed"}.get(status, "Sent"),
+			"status": status,
 		}
 		if status == "Pending Approval":
 			_request_approval(msg, case)
-		elif status == "Sent":
-			row.update(deliver(msg, case, collector, cfg, policy, as_of, names[msg.key]))
-			res.sent += 1
+		elif status == "Queued":
+			res.to_deliver.append(msg.key)
 		res.rows.append(row)
 		res.messages += 1
 		res.actions += len(msg.actions)
@@ -297,9 +330,14 @@ ACTION_FIELDS = (
 
 def _write_actions(msg: Message, run: str | None, status: str, as_of) -> list[str]:
 	"""The audit rows of one message in one statement; the unique key rejects a step taken twice."""
-	now = now_datetime()
+	start = now_datetime()
 	user = frappe.session.user
 	rows, names = [], []
+	tick = iter(range(10**6))
+
+	def now():  # one microsecond apart, so the audit trail keeps its order
+		return start + timedelta(microseconds=next(tick))
+
 	for a in msg.actions:
 		reference = "Sales Order" if a.instalment.track.value == "deposit" else "Sales Invoice"
 		common = (
@@ -313,8 +351,8 @@ def _write_actions(msg: Message, run: str | None, status: str, as_of) -> list[st
 			rows.append(
 				(
 					frappe.generate_hash(length=10),
-					now,
-					now,
+					(t := now()),
+					t,
 					user,
 					user,
 					0,
@@ -336,8 +374,8 @@ def _write_actions(msg: Message, run: str | None, status: str, as_of) -> list[st
 		rows.append(
 			(
 				name,
-				now,
-				now,
+				(t := now()),
+				t,
 				user,
 				user,
 				0,
@@ -367,6 +405,112 @@ def _key_for(msg: Message, action, code: str) -> str:
 	return action_key(msg.company, msg.customer, action.instalment.id, code)
 
 
+def _undelivered(company: str, customers: list[str]) -> list[str]:
+	"""Messages decided earlier but never delivered (a worker died between deciding and sending)."""
+	ca = frappe.qb.DocType("Collection Action")
+	return [
+		r[0]
+		for r in frappe.qb.from_(ca)
+		.select(ca.message_key)
+		.distinct()
+		.where(
+			(ca.company == company)
+			& ca.customer.isin(customers)
+			& (ca.action_type == "Step")
+			& (ca.status == "Queued")
+			& ca.message_key.isnotnull()
+		)
+		.run()
+	]
+
+
+def deliver_queued(company: str, message_keys: list[str], run: str | None = None) -> tuple[int, list[dict]]:
+	"""Delivers decided messages. Each message is locked and re-read, so two workers (or a rerun)
+	never send one twice; a message that fails is undone, so the next run takes its steps again."""
+	cfg = settings()
+	book = policy_book(company)
+	sent, errors = 0, []
+	ca = frappe.qb.DocType("Collection Action")
+	for key in message_keys:
+		savepoint = f"dpd_{frappe.generate_hash(length=8)}"
+		frappe.db.savepoint(savepoint)
+		customer = None
+		try:
+			rows = (
+				frappe.qb.from_(ca)
+				.select(ca.name, ca.customer, ca.collection_case, ca.action_date)
+				.where((ca.message_key == key) & (ca.status == "Queued") & (ca.action_type == "Step"))
+				.for_update()
+				.run(as_dict=True)
+			)
+			if not rows:
+				continue
+			names = [r.name for r in rows]
+			customer = rows[0].customer
+			case = rows[0].collection_case or cases.open_case_name(company, customer)
+			msg, _rows = rebuild_message(company, customer, names)
+			if msg is None:
+				frappe.qb.update(ca).set(ca.status, "Skipped").set(
+					ca.reason, _("Paid before it was sent")
+				).where(ca.name.isin(names)).run()
+				_set_run_row(run, key, {"status": "Skipped", "reason": _("Paid before it was sent")})
+				commit()
+				continue
+			collector = frappe.db.get_value("Collection Case", case, "collector") if case else None
+			out = deliver(
+				msg, case, collector, cfg, book.policies[msg.policy], getdate(rows[0].action_date), names
+			)
+			frappe.qb.update(ca).set(ca.status, out.get("status", "Sent")).where(ca.name.isin(names)).run()
+			_set_run_row(
+				run,
+				key,
+				{"status": "Sent", "communication": out.get("communication"), "reason": out.get("reason")},
+			)
+			sent += 1
+			commit()
+		except Exception as e:
+			frappe.db.rollback(save_point=savepoint)
+			_delivery_failed(company, run, key, customer, e, errors)
+			commit()
+	if run and sent:
+		_bump(run, "sent_count", sent)
+	return sent, errors
+
+
+def _delivery_failed(
+	company: str, run: str | None, key: str, customer: str | None, e: Exception, errors: list
+) -> None:
+	"""Undoes the message's decision (the next run takes its steps again) and logs it on the run and case."""
+	ca = frappe.qb.DocType("Collection Action")
+	err = {"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
+	errors.append(err)
+	frappe.qb.from_(ca).delete().where((ca.message_key == key) & ca.status.isin(["Queued", "Skipped"])).run()
+	_set_run_row(run, key, {"status": "Failed", "reason": str(e)[:500]})
+	if run:
+		idx = cint(frappe.db.count("Dunning Run Error", {"parent": run})) + 1
+		_child(run, "errors", "Dunning Run Error", idx, err)
+		_bump(run, "errors_count", 1)
+		if frappe.db.get_value("Dunning Run", run, "status") == "Completed":
+			frappe.db.set_value("Dunning Run", run, "status", "Partly Failed")
+	if customer:
+		cases.refresh_case(company, customer)
+		name = cases.open_case_name(company, customer)
+		if name:
+			frappe.get_doc("Collection Case", name).add_comment(
+				"Info", _("The collection run could not act for this customer: {0}").format(str(e)[:500])
+			)
+
+
+def _set_run_row(run: str | None, key: str, values: dict) -> None:
+	if not run:
+		return
+	row = frappe.qb.DocType("Dunning Run Message")
+	query = frappe.qb.update(row).where((row.parent == run) & (row.message_key == key))
+	for k, v in values.items():
+		query = query.set(row[k], v)
+	query.run()
+
+
 def deliver(
 	msg: Message, case: str, collector: str | None, cfg, policy, as_of, action_names: list[str]
 ) -> dict:
@@ -394,10 +538,10 @@ def deliver(
 		out["reason"] = reason
 	else:
 		url = delivery.queue_letter(msg, case)
-		frappe.qb.update(ca).set(ca.status, "Queued").set(
-			ca.details, _("Letter to print: {0}").format(url)
-		).where(ca.name.isin(action_names)).run()
-		out["status"] = "Queued"
+		frappe.qb.update(ca).set(ca.details, _("Letter to print: {0}").format(url)).where(
+			ca.name.isin(action_names)
+		).run()
+		out["status"] = "To Print"
 	if channel != Channel.TASK and msg.lead.owner:
 		# The step's owner follows the message up by its SLA.
 		delivery.create_task(
@@ -482,11 +626,26 @@ def run_batch(run_name: str, batch_no: int, customers: list[str]) -> None:
 	if limit is not None:
 		limit = max(limit - cint(frappe.db.get_value("Dunning Run", run_name, "messages_count")), 0)
 	res = (
-		process_customers(run.company, customers, run.run_date, run.mode, run_name, limit)
+		process_customers(run.company, customers, run.run_date, run.mode, run_name, limit, deliver_now=False)
 		if limit != 0
 		else BatchResult()
 	)
 	_record_batch(run_name, res)
+	if res.to_deliver:
+		job_id = f"dunning_deliver::{run_name}::{batch_no}"
+		if frappe.flags.in_test:
+			deliver_queued(run.company, res.to_deliver, run_name)
+		elif not is_job_enqueued(job_id):
+			commit()
+			frappe.enqueue(
+				deliver_queued,
+				queue="long",
+				timeout=3600,
+				job_id=job_id,
+				company=run.company,
+				message_keys=res.to_deliver,
+				run=run_name,
+			)
 	done = _bump(run_name, "batches_done", 1)
 	frappe.publish_progress(
 		done * 100 / max(run.batches_total, 1),
@@ -652,18 +811,32 @@ def approve_actions(case_name: str, action_names: list[str]) -> str:
 			_("Only a user with the role {0} can approve this step.").format(frappe.bold(_(role))),
 			frappe.PermissionError,
 		)
-	frappe.qb.update(ca).set(ca.status, "Sent").set(ca.approved_by, user).where(
-		ca.name.isin(action_names)
-	).run()
+	_close_approval_todos(case.name)
 	if msg.lead.kind == StepKind.WRITE_OFF:
+		frappe.qb.update(ca).set(ca.status, "Sent").set(ca.approved_by, user).where(
+			ca.name.isin(action_names)
+		).run()
 		je = book_write_off(case, msg)
 		frappe.qb.update(ca).set(ca.details, _("Written off by Journal Entry {0}").format(je)).where(
 			ca.name.isin(action_names)
 		).run()
-	else:
-		policy = policy_book(case.company).policies[msg.policy]
-		deliver(msg, case.name, case.collector, settings(), policy, getdate(nowdate()), action_names)
-	_close_approval_todos(case.name)
+		cases.refresh_case(case.company, case.customer)
+		return "Sent"
+	frappe.qb.update(ca).set(ca.status, "Queued").set(ca.approved_by, user).where(
+		ca.name.isin(action_names)
+	).run()
+	keys = sorted(
+		{
+			k
+			for k in frappe.get_all(
+				"Collection Action", filters={"name": ["in", action_names]}, pluck="message_key"
+			)
+			if k
+		}
+	)
+	_sent, errors = deliver_queued(case.company, keys)
+	if errors:
+		frappe.throw(errors[0]["error"], title=_("Could Not Send"))
 	cases.refresh_case(case.company, case.customer)
 	return "Sent"
 
@@ -754,22 +927,18 @@ def review_run_messages(run_name: str, send: bool, reason: str | None = None) ->
 		if not row.select_row or row.status != "Proposed":
 			continue
 		names = frappe.get_all(
-			"Collection Action", filters={"message_key": row.message_key, "status": "Queued"}, pluck="name"
+			"Collection Action", filters={"message_key": row.message_key, "status": "Proposed"}, pluck="name"
 		)
+		ca = frappe.qb.DocType("Collection Action")
 		if send:
-			msg, _rows = rebuild_message(run.company, row.customer, names)
-			if msg is None:
-				row.status, row.reason = "Skipped", _("Paid before it was sent")
-			else:
-				policy = policy_book(run.company).policies[msg.policy]
-				case = cases.refresh_case(run.company, row.customer) or row.collection_case
-				collector = frappe.db.get_value("Collection Case", case, "collector")
-				out = deliver(msg, case, collector, settings(), policy, getdate(run.run_date), names)
-				ca = frappe.qb.DocType("Collection Action")
-				frappe.qb.update(ca).set(ca.status, out.get("status", "Sent")).set(
-					ca.approved_by, frappe.session.user
-				).where(ca.name.isin(names)).run()
-				row.status, row.communication = "Sent", out.get("communication")
+			frappe.qb.update(ca).set(ca.status, "Queued").set(ca.approved_by, frappe.session.user).where(
+				ca.name.isin(names)
+			).run()
+			deliver_queued(run.company, [row.message_key], run.name)
+			fresh = frappe.db.get_value(
+				"Dunning Run Message", row.name, ["status", "communication", "reason"], as_dict=True
+			)
+			row.status, row.communication, row.reason = fresh.status, fresh.communication, fresh.reason
 		else:
 			drop_reason = reason or _("Dropped on review")
 			ca = frappe.qb.DocType("Collection Action")

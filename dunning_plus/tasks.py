@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, get_datetime, getdate, now_datetime, nowdate
+from frappe.utils import add_days, add_to_date, get_datetime, getdate, now_datetime, nowdate
 
 from dunning_plus import cases
 from dunning_plus.audit import record_decision
@@ -74,11 +74,35 @@ def run_hourly_checks(as_of=None) -> dict:
 	as_of_dt = get_datetime(as_of) if as_of else now_datetime()
 	day = as_of_dt.date()
 	out = {
+		"undelivered": _deliver_leftovers(as_of_dt),
 		"promises": _check_promises(day),
 		"disputes": _check_dispute_sla(day),
 		"sla": _check_case_sla(as_of_dt),
 	}
 	return out
+
+
+def _deliver_leftovers(now) -> int:
+	"""Steps decided more than half an hour ago but never delivered (a worker was killed) go out now."""
+	from dunning_plus.cycle import deliver_queued
+
+	ca = frappe.qb.DocType("Collection Action")
+	rows = (
+		frappe.qb.from_(ca)
+		.select(ca.company, ca.message_key)
+		.distinct()
+		.where(
+			(ca.action_type == "Step")
+			& (ca.status == "Queued")
+			& ca.message_key.isnotnull()
+			& (ca.creation < add_to_date(now, minutes=-30))
+		)
+		.run()
+	)
+	by_company: dict[str, list[str]] = {}
+	for company, key in rows:
+		by_company.setdefault(company, []).append(key)
+	return sum(deliver_queued(company, keys)[0] for company, keys in by_company.items())
 
 
 def _once(key: str) -> bool:

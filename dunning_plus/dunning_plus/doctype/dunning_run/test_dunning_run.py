@@ -253,10 +253,13 @@ class TestDunningRun(CycleTestCase):
 				cycle.process_customers(COMPANY, [first, second], day)
 			frappe.db.rollback(save_point="dp_test_committed")
 			self.assertEqual(len(self.communications(first)), 1)
-			self.assertEqual(self.steps(second), [])
+			# the second customer's step was decided and recorded, but the kill stopped its delivery
+			self.assertEqual([s.status for s in self.steps(second)], ["Queued"])
+			self.assertEqual(self.communications(second), [])
 			cycle.process_customers(COMPANY, [first, second], day)
 		self.assertEqual(len(self.communications(first)), 1)
 		self.assertEqual(len(self.communications(second)), 1)
+		self.assertEqual([s.status for s in self.steps(second)], ["Sent"])
 
 	def test_a_week_without_runs_catches_up_with_one_message_at_the_highest_step(self):
 		with self.freeze_time(add_days(DUE, -7), tick=True):
@@ -363,7 +366,7 @@ class TestDunningRun(CycleTestCase):
 			frappe.get_doc("Collection Case", case.name).approve_pending()
 		with self.freeze_time(add_days(D0, 40), tick=True), self.set_user(manager):
 			frappe.get_doc("Collection Case", case.name).approve_pending()
-		self.assertEqual([s.status for s in self.steps()], ["Queued"])  # a letter, queued for printing
+		self.assertEqual([s.status for s in self.steps()], ["To Print"])  # a letter, queued for printing
 		self.assertTrue(
 			frappe.get_all("File", filters={"attached_to_name": case.name, "file_name": ["like", "%.pdf"]})
 		)
