@@ -14,8 +14,11 @@ only queued), and an email address for every customer. Scenarios:
   highest step at once (the catch-up after install: the heaviest possible day);
 - steady: after the first run, the next day's run (only instalments crossing a step that day).
 
-The run executes inline in this one process (one worker); batches are separate jobs in production,
-so more workers divide the time. Prints one RESULT json line per scenario.
+The run (deciding, recording the steps, recomputing the cases) executes inline in this one process,
+one batch after another; in production each batch is a job on the long queue, so more workers
+divide the time. Delivery (Communication + Email Queue per message, ToDos, letters) is a separate
+job: its throughput is measured on --deliver-sample messages of the run and reported as
+messages per second. Prints one RESULT json line per scenario.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def connect(bench: str, site: str):
 
 def setup(frappe, company: str):
 	frappe.flags.in_test = True  # runs batches inline and keeps one transaction to roll back
+	frappe.flags.dunning_plus_deliver_later = True  # delivery is measured on its own
 	if not frappe.db.exists("Email Template", "Bench Reminder"):
 		frappe.get_doc(
 			{
@@ -69,7 +73,14 @@ def setup(frappe, company: str):
 	steps = [
 		{"step_code": "R-7", "offset_days": -7, "kind": "Reminder", "email_template": t},
 		{"step_code": "R+3", "offset_days": 3, "kind": "Reminder", "email_template": t},
-		{"step_code": "L1", "offset_days": 10, "kind": "Dunning Level", "level": 1, "email_template": t, "sla_hours": 48},
+		{
+			"step_code": "L1",
+			"offset_days": 10,
+			"kind": "Dunning Level",
+			"level": 1,
+			"email_template": t,
+			"sla_hours": 48,
+		},
 		{"step_code": "L2", "offset_days": 25, "kind": "Dunning Level", "level": 2, "email_template": t},
 		{"step_code": "L3", "offset_days": 45, "kind": "Dunning Level", "level": 3, "email_template": t},
 		{"step_code": "ESC", "offset_days": 60, "kind": "Escalation", "channel": "Task", "sla_hours": 24},
@@ -77,11 +88,24 @@ def setup(frappe, company: str):
 	if frappe.db.exists("Dunning Policy", "Bench Standard"):
 		frappe.delete_doc("Dunning Policy", "Bench Standard", force=True)
 	frappe.get_doc(
-		{"doctype": "Dunning Policy", "policy_name": "Bench Standard", "company": company, "skip_weekends": 0, "steps": steps}
+		{
+			"doctype": "Dunning Policy",
+			"policy_name": "Bench Standard",
+			"company": company,
+			"skip_weekends": 0,
+			"steps": steps,
+		}
 	).insert(ignore_permissions=True)
 	frappe.db.set_value("Company", company, "dunning_policy", "Bench Standard")
 	settings = frappe.get_single("Dunning Plus Settings")
-	settings.update({"sender_email_account": "Bench Outgoing", "proposal_mode": 0, "max_messages_per_run": 0, "batch_size": 200})
+	settings.update(
+		{
+			"sender_email_account": "Bench Outgoing",
+			"proposal_mode": 0,
+			"max_messages_per_run": 0,
+			"batch_size": 200,
+		}
+	)
 	settings.save()
 	frappe.db.sql(
 		"""update `tabCustomer` set email_id = concat('ap.', replace(name, ' ', '.'), '@bench.example')
@@ -97,7 +121,8 @@ def open_instalments(frappe, company: str) -> int:
 	)[0][0]
 
 
-def measure(frappe, company: str, day, label: str) -> dict:
+def measure(frappe, company: str, day, label: str, deliver_sample: int) -> dict:
+	from dunning_plus.cycle import deliver_queued
 	from dunning_plus.tasks import run_daily_cycle
 
 	stats = {"n": 0}
@@ -113,6 +138,10 @@ def measure(frappe, company: str, day, label: str) -> dict:
 	wall = time.perf_counter() - t0
 	frappe.db.sql = orig
 	run = frappe.get_doc("Dunning Run", names[0])
+	keys = [r.message_key for r in run.messages if r.status == "Queued"][:deliver_sample]
+	t1 = time.perf_counter()
+	delivered, errors = deliver_queued(company, keys, run.name)
+	deliver_s = time.perf_counter() - t1
 	return {
 		"scenario": label,
 		"run_date": str(day),
@@ -122,8 +151,12 @@ def measure(frappe, company: str, day, label: str) -> dict:
 		"messages": run.messages_count,
 		"steps": run.actions_count,
 		"errors": run.errors_count,
-		"messages_per_s": round(run.messages_count / wall, 1) if wall else None,
+		"decided_messages_per_s": round(run.messages_count / wall, 1) if wall else None,
 		"steps_per_s": round(run.actions_count / wall, 1) if wall else None,
+		"delivery_sample": len(keys),
+		"delivered": delivered,
+		"delivery_errors": len(errors),
+		"delivered_messages_per_s": round(delivered / deliver_s, 1) if deliver_s else None,
 		"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
 	}
 
@@ -135,6 +168,9 @@ def main() -> int:
 	ap.add_argument("--company", default="Perf Co")
 	ap.add_argument("--date", default="2026-11-24")
 	ap.add_argument("--scenario", choices=["first_run", "steady", "both"], default="both")
+	ap.add_argument(
+		"--deliver-sample", type=int, default=100, help="messages delivered to measure throughput"
+	)
 	a = ap.parse_args()
 	frappe = connect(a.bench, a.site)
 	from frappe.utils import add_days, getdate
@@ -143,11 +179,12 @@ def main() -> int:
 	try:
 		setup(frappe, a.company)
 		print(f"open instalments: {open_instalments(frappe, a.company):,}", flush=True)
-		first = measure(frappe, a.company, day, "first_run")
+		first = measure(frappe, a.company, day, "first_run", a.deliver_sample)
 		if a.scenario in ("first_run", "both"):
 			print("RESULT " + json.dumps(first), flush=True)
 		if a.scenario in ("steady", "both"):
-			print("RESULT " + json.dumps(measure(frappe, a.company, add_days(day, 1), "steady")), flush=True)
+			steady = measure(frappe, a.company, add_days(day, 1), "steady", a.deliver_sample)
+			print("RESULT " + json.dumps(steady), flush=True)
 	finally:
 		frappe.db.rollback()
 		frappe.destroy()

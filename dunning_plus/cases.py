@@ -396,7 +396,11 @@ def refresh_case(
 		doc.resolved_on = None
 	if doc.is_new():
 		doc.flags.ignore_permissions = True
+		items = doc.items
+		doc.set("items", [])
 		doc.insert()
+		doc.items = items
+		_write_items(doc)
 	elif _signature(doc) != before:
 		_write_computed(doc)
 		if old_status != doc.status:
@@ -418,6 +422,10 @@ def _write_computed(doc) -> None:
 	frappe.qb.from_(item).delete().where(
 		(item.parent == doc.name) & (item.parenttype == "Collection Case")
 	).run()
+	_write_items(doc)
+
+
+def _write_items(doc) -> None:
 	now, user = now_datetime(), frappe.session.user
 	fields = (
 		"name",
@@ -448,8 +456,7 @@ def _write_computed(doc) -> None:
 		)
 		for idx, r in enumerate(doc.items, start=1)
 	]
-	if rows:
-		frappe.db.bulk_insert("Collection Case Item", fields, rows)
+	ledger.fast_insert("Collection Case Item", fields, rows)
 
 
 def _db(value):

@@ -393,7 +393,7 @@ def _write_actions(msg: Message, run: str | None, status: str, as_of) -> list[st
 			)
 		)
 	try:
-		frappe.db.bulk_insert("Collection Action", ACTION_FIELDS, rows)
+		ledger.fast_insert("Collection Action", ACTION_FIELDS, rows)
 	except Exception as e:
 		if frappe.db.is_duplicate_entry(e):
 			raise frappe.DuplicateEntryError("Collection Action", msg.key, e)
@@ -633,7 +633,7 @@ def run_batch(run_name: str, batch_no: int, customers: list[str]) -> None:
 	_record_batch(run_name, res)
 	if res.to_deliver:
 		job_id = f"dunning_deliver::{run_name}::{batch_no}"
-		if frappe.flags.in_test:
+		if frappe.flags.in_test and not frappe.flags.dunning_plus_deliver_later:
 			deliver_queued(run.company, res.to_deliver, run_name)
 		elif not is_job_enqueued(job_id):
 			commit()
