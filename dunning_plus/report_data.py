@@ -605,3 +605,67 @@ def case_counts(company: str) -> dict[str, int]:
 	if is_restricted(user):
 		query = query.where((cc.collector == user) | cc._assign.like(f'%"{user}"%'))
 	return dict(query.run())
+
+
+# ---------------------------------------------------------------- collector worklist
+
+
+@dataclass
+class CustomerFacts:
+	"""What the score needs beyond the ledger, per customer."""
+
+	kept_or_broken: int = 0
+	broken: int = 0
+	open_disputes: int = 0
+	disputed_amount: Decimal = ZERO
+	pending_promises: int = 0
+	promised_amount: Decimal = ZERO
+	next_promise_date: date | None = None
+
+
+def read_customer_facts(company: str, customers: list[str]) -> dict[str, CustomerFacts]:
+	"""Promises (closed and pending) and open disputes per customer: two grouped queries."""
+	out: dict[str, CustomerFacts] = defaultdict(CustomerFacts)
+	if not customers:
+		return out
+	pp = frappe.qb.DocType("Payment Promise")
+	for customer, status, count, amount, first in (
+		frappe.qb.from_(pp)
+		.select(pp.customer, pp.status, Count(pp.name), Sum(pp.amount), Min(pp.promised_date))
+		.where((pp.company == company) & pp.customer.isin(customers) & (pp.docstatus < 2))
+		.groupby(pp.customer, pp.status)
+		.run()
+	):
+		facts = out[customer]
+		if status in ("Kept", "Broken"):
+			facts.kept_or_broken += count
+			if status == "Broken":
+				facts.broken += count
+		elif status == "Pending":
+			facts.pending_promises = count
+			facts.promised_amount = to_money(amount)
+			facts.next_promise_date = getdate(first) if first else None
+	cd = frappe.qb.DocType("Collection Dispute")
+	for customer, count, amount in (
+		frappe.qb.from_(cd)
+		.select(cd.customer, Count(cd.name), Sum(cd.amount))
+		.where(
+			(cd.company == company) & cd.customer.isin(customers) & (cd.status == "Open") & (cd.docstatus < 2)
+		)
+		.groupby(cd.customer)
+		.run()
+	):
+		out[customer].open_disputes = count
+		out[customer].disputed_amount = to_money(amount)
+	return out
+
+
+def largest_open_case(company: str) -> Decimal:
+	cc = frappe.qb.DocType("Collection Case")
+	value = (
+		frappe.qb.from_(cc)
+		.select(Max(cc.outstanding_amount))
+		.where((cc.company == company) & cc.status.notin(CLOSED))
+		.run()[0][0]
+	)
+	return to_money(value or 0)
