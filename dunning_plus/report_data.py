@@ -391,40 +391,59 @@ class ScheduleRow:
 	idx: int
 
 
-def read_invoice_reductions(invoices: list[str], until: date) -> dict[str, list[tuple[date, Decimal]]]:
-	"""What payments, journal entries and credit notes took off each invoice, per day, up to ``until``."""
+CASH_JOURNALS = ("Bank Entry", "Cash Entry")
+
+
+def read_invoice_reductions(invoices: list[str], until: date) -> dict[str, list[tuple[date, Decimal, bool]]]:
+	"""What took each invoice down, per day up to ``until``: (day, amount, is cash).
+
+	Cash is a Payment Entry or a bank or cash Journal Entry; credit notes, write-offs and other
+	journals reduce what is owed without being collected.
+	"""
 	if not invoices:
 		return {}
 	ple = frappe.qb.DocType("Payment Ledger Entry")
-	rows = (
-		frappe.qb.from_(ple)
-		.select(ple.against_voucher_no, ple.posting_date, Sum(ple.amount))
-		.where(
-			(ple.delinked == 0)
-			& (ple.against_voucher_type == "Sales Invoice")
-			& ple.against_voucher_no.isin(invoices)
-			& ((ple.voucher_type != "Sales Invoice") | (ple.voucher_no != ple.against_voucher_no))
-			& (ple.posting_date <= until)
-		)
-		.groupby(ple.against_voucher_no, ple.posting_date)
-		.orderby(ple.posting_date)
-		.run()
+	je = frappe.qb.DocType("Journal Entry")
+	cash = (
+		Case()
+		.when(ple.voucher_type == "Payment Entry", 1)
+		.when(je.voucher_type.isin(CASH_JOURNALS), 1)
+		.else_(0)
 	)
-	out: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
-	for invoice, day, amount in rows:
-		if amount:
-			out[invoice].append((day, -to_money(amount)))
+	out: dict[str, list[tuple[date, Decimal, bool]]] = defaultdict(list)
+	for start in range(0, len(invoices), 5000):
+		rows = (
+			frappe.qb.from_(ple)
+			.left_join(je)
+			.on((ple.voucher_type == "Journal Entry") & (je.name == ple.voucher_no))
+			.select(ple.against_voucher_no, ple.posting_date, cash.as_("cash"), Sum(ple.amount))
+			.where(
+				(ple.delinked == 0)
+				& (ple.against_voucher_type == "Sales Invoice")
+				& ple.against_voucher_no.isin(invoices[start : start + 5000])
+				& ((ple.voucher_type != "Sales Invoice") | (ple.voucher_no != ple.against_voucher_no))
+				& (ple.posting_date <= until)
+			)
+			.groupby(ple.against_voucher_no, ple.posting_date, cash)
+			.orderby(ple.posting_date)
+			.run()
+		)
+		for invoice, day, is_cash, amount in rows:
+			if amount:
+				out[invoice].append((getdate(day), -to_money(amount), bool(is_cash)))
 	return out
 
 
 def instalment_payments(
-	rows: list[ScheduleRow], reductions: dict[str, list[tuple[date, Decimal]]]
-) -> list[Payment]:
-	"""Each day's reduction of an invoice spread over its rows as the engine's split does it."""
+	rows: list[ScheduleRow], reductions: dict[str, list[tuple[date, Decimal, bool]]]
+) -> tuple[list[Payment], dict[str, Decimal]]:
+	"""Each day's reductions of an invoice spread over its rows by the engine's split (earliest due
+	first). Returns the cash per row and day as payments, and the other reductions per row."""
 	by_invoice: dict[str, list[ScheduleRow]] = defaultdict(list)
 	for r in rows:
 		by_invoice[r.invoice].append(r)
-	out: list[Payment] = []
+	payments: list[Payment] = []
+	adjusted: dict[str, Decimal] = defaultdict(lambda: ZERO)
 	for invoice, rs in by_invoice.items():
 		days = reductions.get(invoice)
 		if not days:
@@ -432,16 +451,85 @@ def instalment_payments(
 		amounts = [RowAmount(r.id, r.due_date, r.amount, ZERO, r.idx) for r in rs]
 		total = sum((r.amount for r in rs), ZERO)
 		before = split_outstanding(amounts, total)
-		paid = ZERO
-		for day, amount in days:
-			paid += amount
-			after = split_outstanding(amounts, total - paid)
+		taken = ZERO
+		for day, amount, is_cash in days:
+			taken += amount
+			after = split_outstanding(amounts, total - taken)
 			for r in rs:
 				delta = before[r.id] - after[r.id]
-				if delta:
-					out.append(Payment(r.id, day, delta))
+				if not delta:
+					continue
+				if is_cash:
+					payments.append(Payment(r.id, day, delta))
+				else:
+					adjusted[r.id] += delta
 			before = after
-	return out
+	return payments, dict(adjusted)
+
+
+def read_collection_window(
+	company: str, start: date, end: date, customers: list[str] | None = None
+) -> tuple[list[ScheduleRow], list[Payment], dict[str, Decimal], list[Promise]]:
+	"""Schedule rows that fall due, are promised or are paid in [start, end], with their cash
+	payments up to ``end``, their non-cash reductions and the pending promises of their customers.
+	Four grouped queries (and one per 5,000 invoices for rows and payments)."""
+	if customers is not None and not customers:
+		return [], [], {}, []
+	si = frappe.qb.DocType("Sales Invoice")
+	ps = frappe.qb.DocType("Payment Schedule")
+	ple = frappe.qb.DocType("Payment Ledger Entry")
+	pp = frappe.qb.DocType("Payment Promise")
+	ppi = frappe.qb.DocType("Payment Promise Item")
+	base = (si.docstatus == 1) & (si.is_return == 0) & (si.company == company)
+	if customers is not None:
+		base = base & si.customer.isin(customers)
+	due = (
+		frappe.qb.from_(si)
+		.join(ps)
+		.on((ps.parent == si.name) & (ps.parenttype == "Sales Invoice"))
+		.select(si.name)
+		.distinct()
+		.where(base & ps.due_date[start:end])
+	)
+	paid = (
+		frappe.qb.from_(ple)
+		.select(ple.against_voucher_no)
+		.distinct()
+		.where(
+			(ple.delinked == 0)
+			& (ple.company == company)
+			& (ple.against_voucher_type == "Sales Invoice")
+			& ple.posting_date[start:end]
+			& ((ple.voucher_type != "Sales Invoice") | (ple.voucher_no != ple.against_voucher_no))
+		)
+	)
+	if customers is not None:
+		paid = paid.where(ple.party.isin(customers))
+	promised = (
+		frappe.qb.from_(pp)
+		.join(ppi)
+		.on((ppi.parent == pp.name) & (ppi.parenttype == "Payment Promise"))
+		.select(ppi.sales_invoice)
+		.distinct()
+		.where((pp.company == company) & (pp.status == "Pending") & pp.promised_date[start:end])
+	)
+	if customers is not None:
+		promised = promised.where(pp.customer.isin(customers))
+	invoices = sorted({r[0] for q in (due, paid, promised) for r in q.run() if r[0]})
+	rows: list[ScheduleRow] = []
+	for chunk in range(0, len(invoices), 5000):
+		for name, invoice, customer, due_date, amount, idx in (
+			frappe.qb.from_(si)
+			.join(ps)
+			.on((ps.parent == si.name) & (ps.parenttype == "Sales Invoice"))
+			.select(ps.name, si.name, si.customer, ps.due_date, ps.base_payment_amount, ps.idx)
+			.where(base & si.name.isin(invoices[chunk : chunk + 5000]))
+			.run()
+		):
+			rows.append(ScheduleRow(name, invoice, customer, getdate(due_date), to_money(amount), idx))
+	payments, adjusted = instalment_payments(rows, read_invoice_reductions(invoices, end))
+	promises = read_promises(company, sorted({r.customer for r in rows}), statuses=("Pending",))
+	return rows, payments, adjusted, promises
 
 
 PROMISE_STATUS = {
