@@ -609,6 +609,7 @@ def read_disputes(
 	customers: list[str] | None = None,
 	opened_until: date | None = None,
 	user: str | None = None,
+	opened_from: date | None = None,
 ) -> list[Dispute]:
 	"""Collection Disputes, open and closed, as engine disputes (``reason`` empty: "Not Given").
 
@@ -641,6 +642,8 @@ def read_disputes(
 		query = query.where(cd.customer.isin(customers))
 	if opened_until:
 		query = query.where(cd.opened_on <= opened_until)
+	if opened_from:
+		query = query.where(cd.opened_on >= opened_from)
 	user = user or frappe.session.user
 	if is_restricted(user):
 		cc = frappe.qb.DocType("Collection Case")
