@@ -18,12 +18,24 @@ from decimal import Decimal
 
 import frappe
 from frappe import _
-from frappe.query_builder.functions import Abs, Coalesce, Concat_ws, Count, GroupConcat, Max, Min, Sum
+from frappe.query_builder.functions import (
+	Abs,
+	Coalesce,
+	Concat_ws,
+	Count,
+	Extract,
+	GroupConcat,
+	Max,
+	Min,
+	Sum,
+)
 from frappe.utils import getdate, nowdate
+from pypika.enums import DatePart
 from pypika.terms import Case
 
-from dunning_plus.engine.aging import AgingItem, AgingReport
+from dunning_plus.engine.aging import AgingItem
 from dunning_plus.engine.errors import EngineError
+from dunning_plus.engine.kpis import SentMessage
 from dunning_plus.engine.money import ZERO, to_money
 from dunning_plus.engine.promises import (
 	Dispute,
@@ -66,6 +78,21 @@ def check_choice(value, choices: Iterable[str], label: str) -> str:
 			title=_("Invalid Filter"),
 		)
 	return value
+
+
+def readable_links(columns: list[dict]) -> list[dict]:
+	"""Link columns to doctypes the user cannot read become plain text.
+
+	The desk applies the reader's permissions to every linked doctype of a report's rows and stops
+	at the first one it may not read: a pure Collector reads cases, not Customers or Users.
+	"""
+	out = []
+	for col in columns:
+		if col.get("fieldtype") == "Link" and not frappe.has_permission(col["options"], "read"):
+			col = {**col, "fieldtype": "Data"}
+			col.pop("options")
+		out.append(col)
+	return out
 
 
 def restricted_customers(company: str, user: str | None = None, open_only: bool = False) -> set[str] | None:
@@ -359,23 +386,6 @@ def read_case_levels(company: str, customers: Iterable[str] | None = None) -> di
 			return {}
 		query = query.where(cc.customer.isin(customers))
 	return {row: (case, level or 0) for row, case, level in query.run()}
-
-
-def _money_cache():
-	"""``to_money`` memoised: the database gives floats, and a ledger repeats the same amounts."""
-	cache: dict[float, Decimal] = {}
-
-	def money(value) -> Decimal:
-		got = cache.get(value)
-		if got is None:
-			got = cache[value] = to_money(value)
-		return got
-
-	return money
-
-
-def aging_totals(report: AgingReport) -> dict[str, Decimal]:
-	return dict(zip(report.labels, report.totals, strict=True))
 
 
 # ---------------------------------------------------------------- schedules, payments and promises
@@ -683,21 +693,6 @@ NOT_GIVEN = "Not Given"
 # ---------------------------------------------------------------- number cards
 
 
-def case_counts(company: str) -> dict[str, int]:
-	"""Open cases per status (for a Collector, their cases)."""
-	cc = frappe.qb.DocType("Collection Case")
-	query = (
-		frappe.qb.from_(cc)
-		.select(cc.status, Count(cc.name))
-		.where((cc.company == company) & cc.status.notin(CLOSED))
-		.groupby(cc.status)
-	)
-	user = frappe.session.user
-	if is_restricted(user):
-		query = query.where((cc.collector == user) | cc._assign.like(f'%"{user}"%'))
-	return dict(query.run())
-
-
 # ---------------------------------------------------------------- collector worklist
 
 
@@ -760,3 +755,64 @@ def largest_open_case(company: str) -> Decimal:
 		.run()[0][0]
 	)
 	return to_money(value or 0)
+
+
+# ---------------------------------------------------------------- KPIs
+
+
+def read_credit_sales(
+	company: str, start: date, end: date, customers: list[str] | None = None
+) -> dict[tuple[int, int], Decimal]:
+	"""Credit sales per (year, month): submitted Sales Invoices net of returns, company currency."""
+	if customers is not None and not customers:
+		return {}
+	si = frappe.qb.DocType("Sales Invoice")
+	year, month = Extract(DatePart.year, si.posting_date), Extract(DatePart.month, si.posting_date)
+	query = (
+		frappe.qb.from_(si)
+		.select(year, month, Sum(si.base_grand_total))
+		.where((si.docstatus == 1) & (si.company == company) & si.posting_date[start:end])
+		.groupby(year, month)
+	)
+	if customers is not None:
+		query = query.where(si.customer.isin(customers))
+	return {(int(y), int(m)): to_money(total) for y, m, total in query.run()}
+
+
+def read_sent_messages(
+	company: str, start: date, end: date, customers: list[str] | None = None
+) -> list[SentMessage]:
+	"""Messages sent in [start, end] (steps sent, one message per message key) and their invoices."""
+	if customers is not None and not customers:
+		return []
+	ca = frappe.qb.DocType("Collection Action")
+	query = (
+		frappe.qb.from_(ca)
+		.select(ca.name, ca.message_key, ca.action_date, ca.reference_name)
+		.where(
+			(ca.company == company)
+			& (ca.action_type == "Step")
+			& (ca.status == "Sent")
+			& (ca.reference_doctype == "Sales Invoice")
+			& ca.action_date[start:end]
+		)
+	)
+	if customers is not None:
+		query = query.where(ca.customer.isin(customers))
+	messages: dict[str, list] = defaultdict(list)
+	for name, key, day, invoice in query.run():
+		messages[key or name].append((getdate(day), invoice))
+	return [
+		SentMessage(key, min(d for d, _i in rows), tuple(sorted({i for _d, i in rows if i})))
+		for key, rows in messages.items()
+	]
+
+
+def invoice_cash(invoices: list[str], until: date) -> list[Payment]:
+	"""Cash received per invoice and day, as engine payments keyed by invoice."""
+	return [
+		Payment(invoice, day, amount)
+		for invoice, days in read_invoice_reductions(invoices, until).items()
+		for day, amount, is_cash in days
+		if is_cash
+	]

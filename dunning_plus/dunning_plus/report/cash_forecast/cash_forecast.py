@@ -83,7 +83,7 @@ def execute(filters=None):
 		},
 		{"value": len(history), "label": _("Customers with Payment History"), "datatype": "Int"},
 	]
-	return _columns(), data, None, chart, summary
+	return report_data.readable_links(_columns()), data, None, chart, summary
 
 
 def _columns():

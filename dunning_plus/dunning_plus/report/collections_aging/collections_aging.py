@@ -93,7 +93,7 @@ def execute(filters=None):
 				"currency": currency,
 			},
 		]
-	return columns, data, None, chart, summary
+	return report_data.readable_links(columns), data, None, chart, summary
 
 
 def _key(group_by, levels, info):

@@ -117,7 +117,7 @@ def execute(filters=None):
 			"currency": currency,
 		},
 	]
-	return _columns(), rows, None, None, summary
+	return report_data.readable_links(_columns()), rows, None, None, summary
 
 
 def _open_cases(company, filters):

@@ -73,7 +73,13 @@ def execute(filters=None):
 		if view == "By Month":
 			row["month"] = key[0]
 		data.append(row)
-	return _columns(view), data, None, _chart(view, data), _summary(disputes, as_of, currency)
+	return (
+		report_data.readable_links(_columns(view)),
+		data,
+		None,
+		_chart(view, data),
+		_summary(disputes, as_of, currency),
+	)
 
 
 def _round(value):

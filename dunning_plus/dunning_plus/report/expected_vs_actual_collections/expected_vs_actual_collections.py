@@ -97,7 +97,7 @@ def execute(filters=None):
 			"datatype": "Percent",
 		},
 	]
-	return _columns(group_by), data, None, chart, summary
+	return report_data.readable_links(_columns(group_by)), data, None, chart, summary
 
 
 def _group_of(group_by, company, rows, buckets, as_of):
