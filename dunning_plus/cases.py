@@ -364,7 +364,10 @@ def refresh_case(
 	data: CaseData | None = None,
 	ctx: CaseContext | None = None,
 ) -> str | None:
-	"""Writes the recomputed case; returns its name (None when there is nothing to collect)."""
+	"""Writes the recomputed case; returns its name (None when there is nothing to collect).
+
+	The stored case is read and compared as plain rows and written only when it differs, so an
+	unchanged case costs two reads; a new case is inserted through its controller."""
 	as_of = getdate(as_of or nowdate())
 	name = open_case_name(company, customer)
 	view = compute_case(company, customer, as_of, name, data, ctx)
@@ -372,43 +375,78 @@ def refresh_case(
 		if not view["items"]:
 			return None
 		name = _case_to_reopen(company, customer, view)
-	if name:
-		doc = frappe.get_doc("Collection Case", name)
-	else:
-		doc = frappe.new_doc("Collection Case")
-		doc.update({"company": company, "customer": customer, "opened_on": as_of})
-	before = _signature(doc)
-	old_status = doc.status
-	doc.update({k: view[k] for k in CASE_FIELDS})
-	if view["status"] in CLOSED and not view["items"]:
+	current = _read_case(name) if name else None
+	case = frappe._dict({k: view[k] for k in CASE_FIELDS}, name=name)
+	if view["status"] in CLOSED and not view["items"] and current:
 		# A settled case keeps its items, at zero, as the record of what it collected (and so a
 		# cancelled payment can find the case it closed).
 		settled = {"outstanding": 0, "disputed_amount": 0, "paused_by": None, "paused_until": None}
-		doc.set("items", [{**{k: r.get(k) for k in ITEM_FIELDS}, **settled} for r in doc.items])
+		case["items"] = [
+			frappe._dict({**{k: r.get(k) for k in ITEM_FIELDS}, **settled}) for r in current["items"]
+		]
 	else:
-		doc.set("items", view["items"])
+		case["items"] = [frappe._dict(r) for r in view["items"]]
 	if view["status"] in CLOSED:
-		if not doc.resolution:
-			doc.resolution = "Written Off" if view["status"] == "Written Off" else "Paid"
-			doc.resolved_on = as_of
+		resolved = current and current.get("resolution")
+		case["resolution"] = resolved or ("Written Off" if view["status"] == "Written Off" else "Paid")
+		case["resolved_on"] = current.get("resolved_on") if resolved else as_of
 	else:
-		doc.resolution = None
-		doc.resolved_on = None
-	if doc.is_new():
+		case["resolution"] = case["resolved_on"] = None
+	if current is None:
+		doc = frappe.new_doc("Collection Case")
+		doc.update(
+			{
+				"company": company,
+				"customer": customer,
+				"opened_on": as_of,
+				**{k: case[k] for k in CASE_FIELDS},
+			}
+		)
+		doc.update({"resolution": case.resolution, "resolved_on": case.resolved_on})
 		doc.flags.ignore_permissions = True
-		items = doc.items
-		doc.set("items", [])
 		doc.insert()
-		doc.items = items
-		_write_items(doc)
-	elif _signature(doc) != before:
-		_write_computed(doc)
-		if old_status != doc.status:
-			doc.add_comment("Info", _("Status {0} → {1}").format(_(old_status), _(doc.status)))
-	_mark_invoices(doc)
-	if doc.status in CLOSED:
-		release_credit_hold(company, customer, doc)
-	return doc.name
+		case.name = doc.name
+		_write_items(case)
+		_mark_invoices(case)
+	elif _signature(current) != _signature(case):
+		_write_computed(case)
+		_mark_invoices(case)
+		if current.status != case.status:
+			_comment(case.name, _("Status {0} → {1}").format(_(current.status), _(case.status)))
+	if case.status in CLOSED:
+		release_credit_hold(company, customer, case.name)
+	return case.name
+
+
+def _read_case(name: str) -> frappe._dict:
+	cc = frappe.qb.DocType("Collection Case")
+	item = frappe.qb.DocType("Collection Case Item")
+	parent = (
+		frappe.qb.from_(cc)
+		.select(cc.name, cc.resolution, cc.resolved_on, *[cc[f] for f in CASE_FIELDS])
+		.where(cc.name == name)
+		.run(as_dict=True)[0]
+	)
+	parent["items"] = (
+		frappe.qb.from_(item)
+		.select(*[item[f] for f in ITEM_FIELDS])
+		.where((item.parent == name) & (item.parenttype == "Collection Case"))
+		.orderby(item.idx)
+		.run(as_dict=True)
+	)
+	return parent
+
+
+def _comment(case_name: str, text: str) -> None:
+	frappe.get_doc(
+		{
+			"doctype": "Comment",
+			"comment_type": "Info",
+			"reference_doctype": "Collection Case",
+			"reference_name": case_name,
+			"content": text,
+		}
+	).insert(ignore_permissions=True)
 
 
 def _write_computed(doc) -> None:
@@ -454,7 +492,7 @@ def _write_items(doc) -> None:
 			idx,
 			*(_db(r.get(k)) for k in ITEM_FIELDS),
 		)
-		for idx, r in enumerate(doc.items, start=1)
+		for idx, r in enumerate(doc.get("items"), start=1)
 	]
 	ledger.fast_insert("Collection Case Item", fields, rows)
 
@@ -497,16 +535,17 @@ def _norm(value):
 	return value
 
 
-def _signature(doc) -> str:
-	data = {k: _norm(doc.get(k)) for k in (*CASE_FIELDS, "resolution")}
-	data["items"] = [{k: _norm(r.get(k)) for k in ITEM_FIELDS} for r in doc.get("items")]
-	return frappe.as_json(data)
+def _signature(case) -> tuple:
+	return (
+		tuple(_norm(case.get(k)) for k in (*CASE_FIELDS, "resolution")),
+		tuple(tuple(_norm(r.get(k)) for k in ITEM_FIELDS) for r in case.get("items") or ()),
+	)
 
 
 def _mark_invoices(doc) -> None:
 	"""Shows the case and each invoice's level on the Sales Invoices of the case."""
 	levels: dict[str, int] = {}
-	for row in doc.items:
+	for row in doc.get("items"):
 		if row.reference_doctype == "Sales Invoice":
 			levels[row.reference_name] = max(levels.get(row.reference_name, 0), row.level or 0)
 	if not levels:
@@ -521,15 +560,15 @@ def _mark_invoices(doc) -> None:
 		).run()
 
 
-def release_credit_hold(company: str, customer: str, doc=None) -> bool:
+def release_credit_hold(company: str, customer: str, case_name: str | None = None) -> bool:
 	"""Resolution releases a credit hold once the customer has no open case left anywhere."""
 	if not frappe.db.get_value("Customer", customer, "dunning_credit_hold"):
 		return False
 	if frappe.db.exists("Collection Case", {"customer": customer, "status": ["not in", CLOSED]}):
 		return False
 	frappe.db.set_value("Customer", customer, "dunning_credit_hold", 0)
-	if doc is not None:
-		doc.add_comment("Info", _("Credit hold released: the case is settled"))
+	if case_name:
+		_comment(case_name, _("Credit hold released: the case is settled"))
 	return True
 
 

@@ -25,6 +25,7 @@ from datetime import timedelta
 
 import frappe
 from frappe import _
+from frappe.query_builder.functions import Concat, IfNull
 from frappe.utils import cint, flt, getdate, now_datetime, nowdate
 from frappe.utils.background_jobs import is_job_enqueued
 
@@ -155,7 +156,7 @@ def process_customers(
 					"Info", _("The collection run could not act for this customer: {0}").format(str(e)[:500])
 				)
 			commit()
-	res.to_deliver = sorted(set(res.to_deliver) | set(_undelivered(company, customers)))
+	res.to_deliver = list(dict.fromkeys([*res.to_deliver, *_undelivered(company, customers)]))
 	if deliver_now and res.to_deliver:
 		sent, _errors = deliver_queued(company, res.to_deliver, run)
 		res.sent += sent
@@ -248,9 +249,7 @@ def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, 
 	if case:
 		ca = frappe.qb.DocType("Collection Action")
 		all_names = [n for ns in names.values() for n in ns]
-		frappe.qb.update(ca).set(ca.collection_case, case).where(
-			ca.name.isin(all_names) | (ca.message_key.isin([m.key for m in todo]) & (ca.status == "Skipped"))
-		).run()
+		frappe.qb.update(ca).set(ca.collection_case, case).where(ca.name.isin(all_names)).run()
 	for msg in todo:
 		channel = msg.delivery_channel
 		status = statuses[msg.key]
@@ -329,66 +328,50 @@ ACTION_FIELDS = (
 
 
 def _write_actions(msg: Message, run: str | None, status: str, as_of) -> list[str]:
-	"""The audit rows of one message in one statement; the unique key rejects a step taken twice."""
+	"""The audit rows of one message in one statement; the unique key rejects a step taken twice.
+
+	Steps passed over by the catch-up rule are named in the taken step's details: the engine only
+	needs the highest step taken, and a first run after install would otherwise write several rows
+	per item."""
 	start = now_datetime()
 	user = frappe.session.user
 	rows, names = [], []
-	tick = iter(range(10**6))
-
-	def now():  # one microsecond apart, so the audit trail keeps its order
-		return start + timedelta(microseconds=next(tick))
-
-	for a in msg.actions:
-		reference = "Sales Order" if a.instalment.track.value == "deposit" else "Sales Invoice"
-		common = (
-			msg.customer,
-			msg.company,
-			as_of,
-			"Step",
-		)
-		tail = (reference, a.instalment.invoice, a.instalment.id, flt(a.amount), msg.currency, msg.key, run)
-		for code in a.skipped:
-			rows.append(
-				(
-					frappe.generate_hash(length=10),
-					(t := now()),
-					t,
-					user,
-					user,
-					0,
-					0,
-					*common,
-					"Skipped",
-					code,
-					None,
-					0,
-					None,
-					*tail,
-					_key_for(msg, a, code),
-					None,
-					_("Passed over after a pause or downtime: only the highest due step is sent."),
-				)
-			)
+	for n, a in enumerate(msg.actions):
+		created = start + timedelta(microseconds=n)  # keeps the audit trail in order
+		details = _("Due since {0}, {1} days after the due date.").format(a.fire_date, a.days_overdue)
+		if a.skipped:
+			details += " " + _(
+				"Passed over after a pause or downtime (only the highest due step is sent): {0}."
+			).format(", ".join(a.skipped))
 		name = frappe.generate_hash(length=10)
 		names.append(name)
 		rows.append(
 			(
 				name,
-				(t := now()),
-				t,
+				created,
+				created,
 				user,
 				user,
 				0,
 				0,
-				*common,
+				msg.customer,
+				msg.company,
+				as_of,
+				"Step",
 				status,
 				a.step.code,
 				KIND_FROM_ENGINE[a.step.kind.value],
 				a.step.level,
 				CHANNEL_LABEL[msg.delivery_channel],
-				*tail,
+				"Sales Order" if a.instalment.track.value == "deposit" else "Sales Invoice",
+				a.instalment.invoice,
+				a.instalment.id,
+				flt(a.amount),
+				msg.currency,
+				msg.key,
+				run,
 				a.key,
-				_("Due since {0}, {1} days after the due date").format(a.fire_date, a.days_overdue),
+				details,
 				None,
 			)
 		)
@@ -401,8 +384,9 @@ def _write_actions(msg: Message, run: str | None, status: str, as_of) -> list[st
 	return names
 
 
-def _key_for(msg: Message, action, code: str) -> str:
-	return action_key(msg.company, msg.customer, action.instalment.id, code)
+def _appended(column, text):
+	"""An audit note added after what the row already says."""
+	return Concat(IfNull(column, ""), " ", text)
 
 
 def _undelivered(company: str, customers: list[str]) -> list[str]:
@@ -538,9 +522,9 @@ def deliver(
 		out["reason"] = reason
 	else:
 		url = delivery.queue_letter(msg, case)
-		frappe.qb.update(ca).set(ca.details, _("Letter to print: {0}").format(url)).where(
-			ca.name.isin(action_names)
-		).run()
+		frappe.qb.update(ca).set(
+			ca.details, _appended(ca.details, _("Letter to print: {0}").format(url))
+		).where(ca.name.isin(action_names)).run()
 		out["status"] = "To Print"
 	if channel != Channel.TASK and msg.lead.owner:
 		# The step's owner follows the message up by its SLA.
@@ -550,7 +534,7 @@ def deliver(
 	dunning = delivery.create_fee_dunning(msg, case, as_of)
 	if dunning:
 		frappe.qb.update(ca).set(
-			ca.details, _("Fee and interest raised as Dunning {0}").format(dunning)
+			ca.details, _appended(ca.details, _("Fee and interest raised as Dunning {0}").format(dunning))
 		).where(ca.name.isin(action_names)).run()
 	if msg.credit_hold:
 		frappe.db.set_value("Customer", msg.customer, "dunning_credit_hold", 1)
@@ -817,9 +801,9 @@ def approve_actions(case_name: str, action_names: list[str]) -> str:
 			ca.name.isin(action_names)
 		).run()
 		je = book_write_off(case, msg)
-		frappe.qb.update(ca).set(ca.details, _("Written off by Journal Entry {0}").format(je)).where(
-			ca.name.isin(action_names)
-		).run()
+		frappe.qb.update(ca).set(
+			ca.details, _appended(ca.details, _("Written off by Journal Entry {0}").format(je))
+		).where(ca.name.isin(action_names)).run()
 		cases.refresh_case(case.company, case.customer)
 		return "Sent"
 	frappe.qb.update(ca).set(ca.status, "Queued").set(ca.approved_by, user).where(
