@@ -74,6 +74,27 @@ class ScheduleRow:
 	posting_date: date
 	track: Track = Track.INVOICE
 
+	def instalment(
+		self, outstanding: Decimal, policy: str | None, block: Block | None, taken: tuple[str, ...]
+	) -> Instalment:
+		"""The row as the engine sees it on a day it still owes ``outstanding``."""
+		return Instalment(
+			id=self.id,
+			invoice=self.invoice,
+			customer=self.customer,
+			company=self.company,
+			due_date=self.due_date,
+			outstanding=outstanding,
+			currency=self.currency,
+			payment_term=self.payment_term,
+			posting_date=self.posting_date,
+			track=self.track,
+			policy=policy,
+			block=block,
+			taken=taken,
+			amount=self.amount,
+		)
+
 
 @dataclass
 class PaymentDoc:
@@ -131,24 +152,7 @@ class Ledger:
 			block = None
 			if inv is not None and inv.block_reason:
 				block = Block(BlockScope.INVOICE, inv.name, inv.block_reason, inv.block_until)
-			out.append(
-				Instalment(
-					id=r.id,
-					invoice=r.invoice,
-					customer=r.customer,
-					company=r.company,
-					due_date=r.due_date,
-					outstanding=outstanding,
-					currency=r.currency,
-					payment_term=r.payment_term,
-					posting_date=r.posting_date,
-					track=r.track,
-					policy=inv.policy if inv else None,
-					block=block,
-					taken=taken.get(r.id, ()),
-					amount=r.amount,
-				)
-			)
+			out.append(r.instalment(outstanding, inv.policy if inv else None, block, taken.get(r.id, ())))
 		return out
 
 	def profiles(self) -> dict[str, CustomerProfile]:

@@ -120,22 +120,7 @@ def simulate(
 			if left <= 0:
 				continue
 			instalments.append(
-				Instalment(
-					id=r.id,
-					invoice=r.invoice,
-					customer=r.customer,
-					company=r.company,
-					due_date=r.due_date,
-					outstanding=left,
-					currency=r.currency,
-					payment_term=r.payment_term,
-					posting_date=r.posting_date,
-					track=r.track,
-					policy=policies_of.get(r.invoice),
-					block=blocks.get(r.invoice),
-					taken=taken.get(r.id, ()),
-					amount=r.amount,
-				)
+				r.instalment(left, policies_of.get(r.invoice), blocks.get(r.invoice), taken.get(r.id, ()))
 			)
 		live_promises = [
 			p for p in promises if p.recorded_on <= day and p.promised_date + timedelta(days=60) >= day

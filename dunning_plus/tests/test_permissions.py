@@ -2,23 +2,16 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate
 
-from dunning_plus.tests.utils import COMPANY, case_of, make_customer, make_invoice, setup_collections
+from dunning_plus.tests.utils import (
+	COMPANY,
+	case_of,
+	make_customer,
+	make_invoice,
+	make_user,
+	setup_collections,
+)
 
 T = getdate("2026-03-16")
-
-
-def make_user(email, roles):
-	if not frappe.db.exists("User", email):
-		frappe.get_doc(
-			{
-				"doctype": "User",
-				"email": email,
-				"first_name": email.split("@")[0],
-				"send_welcome_email": 0,
-				"roles": [{"role": r} for r in roles],
-			}
-		).insert(ignore_permissions=True)
-	return email
 
 
 class TestCollectorPermissions(FrappeTestCase):

@@ -387,3 +387,17 @@ def case_of(customer: str) -> frappe._dict | None:
 		order_by="creation desc",
 	)
 	return frappe.get_doc("Collection Case", name) if name else None
+
+
+def make_user(email: str, roles: list[str]) -> str:
+	if not frappe.db.exists("User", email):
+		frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": email.split("@")[0],
+				"send_welcome_email": 0,
+				"roles": [{"role": r} for r in roles],
+			}
+		).insert(ignore_permissions=True)
+	return email

@@ -19,26 +19,13 @@ from dunning_plus.tests.utils import (
 	ensure_policy,
 	make_customer,
 	make_invoice,
+	make_user,
 	pay,
 	setup_collections,
 )
 
 D0 = getdate("2026-03-02")  # invoice date (Monday); Net 30 -> due Wednesday 2026-04-01
 DUE = add_days(D0, 30)
-
-
-def make_user(email, roles):
-	if not frappe.db.exists("User", email):
-		frappe.get_doc(
-			{
-				"doctype": "User",
-				"email": email,
-				"first_name": email.split("@")[0],
-				"send_welcome_email": 0,
-				"roles": [{"role": r} for r in roles],
-			}
-		).insert(ignore_permissions=True)
-	return email
 
 
 class CycleTestCase(FrappeTestCase):
