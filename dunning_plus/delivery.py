@@ -8,7 +8,7 @@ from datetime import datetime
 
 import frappe
 from frappe import _
-from frappe.utils import add_to_date, flt, getdate, now_datetime
+from frappe.utils import add_to_date, flt, get_url, getdate, now_datetime
 
 from dunning_plus.engine.cadence import Message
 from dunning_plus.policies import KIND_FROM_ENGINE
@@ -29,6 +29,7 @@ def message_context(msg: Message, case_name: str) -> dict:
 			"step": a.step.code,
 			"step_title": _(a.step.title),
 			"level": a.step.level,
+			"pay_link": pay_link(a.instalment),
 		}
 		for a in msg.actions
 	]
@@ -47,7 +48,15 @@ def message_context(msg: Message, case_name: str) -> dict:
 		"step": msg.lead.code,
 		"step_title": _(msg.lead.title),
 		"kind": KIND_FROM_ENGINE[msg.lead.kind.value],
+		"pay_link": items[0]["pay_link"] if len({i["invoice"] for i in items}) == 1 else get_url("/invoices"),
 	}
+
+
+def pay_link(instalment) -> str:
+	"""The customer portal page of the invoice (or order): ERPNext offers payment there, creating the
+	Payment Request itself when a payment gateway is set up for the currency."""
+	route = "orders" if instalment.track.value == "deposit" else "invoices"
+	return get_url(f"/{route}/{instalment.invoice}")
 
 
 def render(template_name: str, context: dict) -> tuple[str, str]:

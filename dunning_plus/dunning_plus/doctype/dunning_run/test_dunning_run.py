@@ -191,6 +191,23 @@ class TestDunningRun(CycleTestCase):
 		self.assertEqual(len(queue), 1)
 		self.assertIn("Open Items Statement", queue[0].attachments)
 
+	def test_email_context_lists_items_with_pay_links(self):
+		from dunning_plus.delivery import message_context
+
+		si = self.overdue_invoice()
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			msg, _rows = cycle.rebuild_message(COMPANY, self.customer, [])
+			self.assertIsNone(msg)
+			cycle.process_customers(COMPANY, [self.customer], add_days(D0, 40), deliver_now=False)
+			names = frappe.get_all(
+				"Collection Action", filters={"customer": self.customer, "status": "Queued"}, pluck="name"
+			)
+			msg, _rows = cycle.rebuild_message(COMPANY, self.customer, names)
+			ctx = message_context(msg, case_of(self.customer).name)
+		self.assertEqual([i["invoice"] for i in ctx["items"]], [si.name])
+		self.assertTrue(ctx["pay_link"].endswith(f"/invoices/{si.name}"))
+		self.assertEqual((ctx["total"], ctx["level"], ctx["step"]), (1000, 1, "L1"))
+
 	def test_rerun_same_day_three_times_sends_nothing_new(self):
 		self.overdue_invoice()
 		for _i in range(3):
