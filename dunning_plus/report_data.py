@@ -31,7 +31,7 @@ from frappe.query_builder.functions import (
 )
 from frappe.utils import getdate, nowdate
 from pypika.enums import DatePart
-from pypika.terms import Case
+from pypika.terms import Case, ValueWrapper
 
 from dunning_plus.engine.aging import AgingItem
 from dunning_plus.engine.errors import EngineError
@@ -216,15 +216,21 @@ def read_open_items(
 	as_of: date,
 	customers: list[str] | None = None,
 	cut_dates: list[date] | None = None,
+	from_ledger: bool = False,
 ) -> tuple[list[AgingItem], dict[str, str]]:
 	"""Outstanding per payment-schedule row of every Sales Invoice open on ``as_of`` (company currency).
 
-	One statement: the Payment Ledger summed per invoice up to ``as_of`` (ERPNext's own truth of what
-	is owed), each invoice with its schedule rows packed into one string; the engine splits each
-	invoice's balance over its rows. Today the rows keep the payments that named their term; for a
-	past date those are unknown and the balance goes earliest due first. An invoice without a
-	schedule (a credit note) is one item, negative when it is a credit. Each item's ``group`` is its
-	invoice. Returns (items, customer per open invoice).
+	One statement: each open invoice's balance on ``as_of`` with its schedule rows packed into one
+	string; the engine splits each balance over the rows. When nothing was posted after ``as_of``
+	the rows keep the payments that named their term; otherwise those are unknown on ``as_of`` and
+	the balance goes earliest due first.
+	An invoice without a schedule (a credit note) is one item, negative when it is a credit. Each
+	item's ``group`` is its invoice. Returns (items, customer per open invoice).
+
+	The balance is the Payment Ledger summed per invoice up to ``as_of``. When no ledger entry is
+	dated later (as of today, usually), that sum is the invoice's ``outstanding_amount``, ERPNext's
+	running total of the same ledger, read instead of summing the ledger (``from_ledger`` forces
+	the sum).
 
 	``cut_dates`` (for totals per bucket): the dates where a bucket ends. An invoice with a positive
 	balance whose posting and due dates (its rows fall between them) lie on one side of every cut
@@ -232,13 +238,72 @@ def read_open_items(
 	schedule. An empty list: never read the schedule (aging by posting date). None: every row.
 
 	Why packed: at 100k open instalments the driver's decoding of each value, not the database,
-	is the cost; one string per invoice instead of five values per row halves the time.
+	is the cost; one string per invoice instead of six values per row halves the time.
 	"""
 	as_of = getdate(as_of)
 	if customers is not None and not customers:
 		return [], {}
-	ple = frappe.qb.DocType("Payment Ledger Entry")
+	current = not from_ledger and not _ledger_moves_after(company, as_of, customers)
+	if current:
+		balances = _invoice_balances(company, as_of, customers)
+	else:
+		balances = _ledger_balances(company, as_of, customers)
 	ps = frappe.qb.DocType("Payment Schedule")
+	schedule = (
+		frappe.qb.from_(ps)
+		.select(
+			GroupConcat(
+				Concat_ws(
+					"|",
+					ps.name,
+					ps.idx,
+					ps.due_date,
+					ps.base_payment_amount,
+					ps.payment_amount,
+					ps.paid_amount,
+				)
+			)
+		)
+		.where((ps.parent == balances.invoice) & (ps.parenttype == "Sales Invoice"))
+	)
+	rows_of = Coalesce(schedule, "")
+	if cut_dates is not None:
+		whole = balances.outstanding > 0
+		for cut in cut_dates:
+			whole = whole & ((balances.posting_date >= cut) | (balances.due_date < cut))
+		rows_of = Case().when(whole, "*").else_(rows_of)
+	# ASCII unit separator between the invoice's fields (names never hold it); the schedule rows are
+	# comma separated, their fields by "|" (row names, numbers and dates only).
+	packed = Concat_ws(
+		"\x1f",
+		balances.voucher_type,
+		balances.invoice,
+		balances.customer,
+		balances.posting_date,
+		Coalesce(balances.due_date, balances.posting_date),
+		balances.outstanding,
+		rows_of,
+	)
+	rows = frappe.qb.from_(balances).select(packed).run()
+	return _parse_open_items(rows, term_paid_known=current)
+
+
+def _ledger_moves_after(company: str, as_of: date, customers: list[str] | None) -> bool:
+	ple = frappe.qb.DocType("Payment Ledger Entry")
+	query = (
+		frappe.qb.from_(ple)
+		.select(ple.name)
+		.where((ple.company == company) & (ple.posting_date > as_of) & (ple.delinked == 0))
+		.limit(1)
+	)
+	if customers is not None:
+		query = query.where((ple.party_type == "Customer") & ple.party.isin(customers))
+	return bool(query.run())
+
+
+def _ledger_balances(company: str, as_of: date, customers: list[str] | None):
+	"""Per invoice: the Payment Ledger summed up to ``as_of`` (company currency)."""
+	ple = frappe.qb.DocType("Payment Ledger Entry")
 	own = (ple.voucher_no == ple.against_voucher_no) & (ple.voucher_type == ple.against_voucher_type)
 	# The grouping follows the (against_voucher_no, against_voucher_type) index; the voucher type is
 	# checked afterwards, since a condition on it makes MariaDB sort the whole ledger instead.
@@ -264,52 +329,44 @@ def read_open_items(
 	)
 	if customers is not None:
 		balance = balance.where(ple.party.isin(customers))
-	schedule = (
-		frappe.qb.from_(ps)
+	return balance
+
+
+def _invoice_balances(company: str, as_of: date, customers: list[str] | None):
+	"""Per open invoice: its outstanding_amount, in company currency."""
+	si = frappe.qb.DocType("Sales Invoice")
+	currency = frappe.get_cached_value("Company", company, "default_currency")
+	# outstanding_amount is kept in the receivable account's currency
+	outstanding = (
+		Case()
+		.when(si.party_account_currency == currency, si.outstanding_amount)
+		.else_(si.outstanding_amount * si.conversion_rate)
+	)
+	query = (
+		frappe.qb.from_(si)
 		.select(
-			GroupConcat(
-				Concat_ws(
-					"|",
-					ps.name,
-					ps.idx,
-					ps.due_date,
-					ps.base_payment_amount,
-					ps.payment_amount,
-					ps.paid_amount,
-				)
-			)
+			si.name.as_("invoice"),
+			ValueWrapper("Sales Invoice").as_("voucher_type"),
+			si.customer,
+			si.posting_date,
+			si.due_date,
+			outstanding.as_("outstanding"),
 		)
-		.where((ps.parent == balance.invoice) & (ps.parenttype == "Sales Invoice"))
+		.where(
+			(si.docstatus == 1)
+			& (si.company == company)
+			& (si.outstanding_amount != 0)
+			& (si.posting_date <= as_of)
+		)
 	)
-	if cut_dates is not None:
-		whole = balance.outstanding > 0
-		for cut in cut_dates:
-			whole = whole & ((balance.posting_date >= cut) | (balance.due_date < cut))
-	# One string per invoice: the driver's decoding per value, not the database, is the cost at 100k.
-	# ASCII unit separator between the invoice's fields (names never hold it); the schedule rows are
-	# comma separated, their fields by "|" (row names, numbers and dates only).
-	packed = Concat_ws(
-		"\x1f",
-		balance.voucher_type,
-		balance.invoice,
-		balance.customer,
-		balance.posting_date,
-		Coalesce(balance.due_date, balance.posting_date),
-		balance.outstanding,
-		Coalesce(schedule, "")
-		if cut_dates is None
-		else Case().when(whole, "*").else_(Coalesce(schedule, "")),
-	)
-	rows = frappe.qb.from_(balance).select(packed).run()
-	term_paid_known = as_of >= getdate(nowdate())
+	if customers is not None:
+		query = query.where(si.customer.isin(customers))
+	return query
+
+
+def _parse_open_items(rows, term_paid_known: bool) -> tuple[list[AgingItem], dict[str, str]]:
 	dates: dict[str, date] = {}
-
-	def day(text: str) -> date:
-		got = dates.get(text)
-		if got is None:
-			got = dates[text] = date.fromisoformat(text)
-		return got
-
+	fromisoformat = date.fromisoformat
 	items: list[AgingItem] = []
 	append = items.append
 	invoices: dict[str, str] = {}
@@ -317,47 +374,58 @@ def read_open_items(
 		voucher_type, invoice, customer, posting, due, outstanding, records = text.split("\x1f")
 		if voucher_type != "Sales Invoice" or not posting:
 			continue
-		posting = day(posting)
+		posting = dates.get(posting) or dates.setdefault(posting, fromisoformat(posting))
 		outstanding = Decimal(outstanding)
+		if abs(outstanding) < CENT:
+			continue
 		invoices[invoice] = customer
 		if not records or records == "*":
-			append(AgingItem(invoice, customer, day(due), posting, outstanding, invoice))
+			due = dates.get(due) or dates.setdefault(due, fromisoformat(due))
+			append(AgingItem(invoice, customer, due, posting, outstanding, invoice))
 			continue
-		records = records.split(",")
-		if len(records) == 1:
-			name, _idx, due_on, base, _amount, _paid = records[0].split("|")
-			left = split_single(Decimal(base), outstanding)
+		parts = [record.split("|") for record in records.split(",")]
+		for p in parts:
+			p[2] = dates.get(p[2]) or dates.setdefault(p[2], fromisoformat(p[2]))
+			p[3] = Decimal(p[3])
+		if len(parts) == 1:
+			name, _idx, due_on, base, _amount, _paid = parts[0]
+			left = split_single(base, outstanding)
 			if left:
-				append(AgingItem(name, customer, day(due_on), posting, left, invoice))
+				append(AgingItem(name, customer, due_on, posting, left, invoice))
 			continue
-		amounts = []
-		for record in records:
-			name, idx, due_on, base, amount, paid = record.split("|")
-			base = Decimal(base)
-			term_paid = ZERO
-			if term_paid_known and paid[0] != "0":
-				term_paid = Decimal(paid)
-				if amount != base:
-					term_paid = to_money(term_paid * base / Decimal(amount))
-			amounts.append(RowAmount(name, day(due_on), base, term_paid, int(idx)))
-		for r, left in split_rows(amounts, outstanding):
+		paid = term_paid_known and any(p[5].strip("0.") for p in parts)
+		if not paid and outstanding >= sum(p[3] for p in parts):
+			# nothing paid: every row is open in full (the split's identity, without the call)
+			for name, _idx, due_on, base, _amount, _paid in parts:
+				if base:
+					append(AgingItem(name, customer, due_on, posting, base, invoice))
+			continue
+		amounts = [
+			RowAmount(name, due_on, base, _term_paid(base, amount, term) if paid else ZERO, int(idx))
+			for name, idx, due_on, base, amount, term in parts
+		]
+		split = split_outstanding(amounts, outstanding)
+		for r in amounts:
+			left = split[r.id]
 			if left:
 				append(AgingItem(r.id, customer, r.due_date, posting, left, invoice))
 	return items, invoices
 
 
+def _term_paid(base: Decimal, amount: str, paid: str) -> Decimal:
+	"""What ERPNext recorded as paid against a row's term, in company currency."""
+	if not paid.strip("0."):
+		return ZERO
+	paid = Decimal(paid)
+	return paid if Decimal(amount) == base else to_money(paid * base / Decimal(amount))
+
+
+CENT = Decimal("0.005")
+
+
 def split_single(amount: Decimal, outstanding: Decimal) -> Decimal:
 	"""``split_outstanding`` of a one-row schedule: the invoice's outstanding clamped to the row."""
 	return amount if outstanding >= amount else (outstanding if outstanding > 0 else ZERO)
-
-
-def split_rows(rows: list[RowAmount], outstanding: Decimal) -> list[tuple[RowAmount, Decimal]]:
-	"""(row, outstanding) by the engine's split; an untouched schedule (nothing paid, no term paid)
-	keeps its amounts without the call, which is most open invoices."""
-	if outstanding >= sum(r.amount for r in rows) and not any(r.term_paid for r in rows):
-		return [(r, r.amount) for r in rows]
-	split = split_outstanding(rows, outstanding)
-	return [(r, split[r.id]) for r in rows]
 
 
 def read_payment_terms(row_ids: list[str]) -> dict[str, str | None]:

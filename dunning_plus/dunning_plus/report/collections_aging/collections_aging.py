@@ -6,6 +6,8 @@ buckets, grouped by customer, segment, collector or dunning level, or listed per
 
 from __future__ import annotations
 
+from collections import Counter
+
 import frappe
 from frappe import _
 from frappe.utils import add_days, getdate, nowdate
@@ -49,11 +51,7 @@ def execute(filters=None):
 	columns = _columns(group_by, labels, currency)
 	by_id = {i.id: i for i in items} if group_by == "Instalment" else {}
 	terms = report_data.read_payment_terms(list(by_id)) if by_id else {}
-	open_invoices: dict[str, set[str]] = {}
-	if group_by != "Instalment":
-		for i in items:
-			if i.posting_date <= as_of and i.outstanding:
-				open_invoices.setdefault(key(i), set()).add(i.group)
+	open_invoices = _open_invoices(group_by, items, invoices, key)
 	data = [
 		_row(group_by, row, as_of, basis, levels, info, terms, by_id, open_invoices, currency)
 		for row in _ordered(group_by, report.rows, by_id)
@@ -112,6 +110,19 @@ def _key(group_by, levels, info):
 		"Dunning Level": lambda i: str(levels.get(i.id, (None, 0))[1]),
 		"Instalment": lambda i: i.id,
 	}[group_by]
+
+
+def _open_invoices(group_by, items, invoices, key) -> Counter:
+	"""Open invoices per row key."""
+	if group_by == "Instalment":
+		return Counter()
+	if group_by == "Dunning Level":
+		return Counter(k for k, _inv in {(key(i), i.group) for i in items})
+	# every item of an invoice has the invoice's customer, hence the same key
+	first = {}
+	for i in items:
+		first.setdefault(i.group, i)
+	return Counter(key(i) for i in first.values())
 
 
 def _ordered(group_by, rows, by_id):
@@ -198,7 +209,7 @@ def _row(group_by, row, as_of, basis, levels, info, terms, by_id, open_invoices,
 			dunning_level=str(level),
 		)
 		return out
-	out["invoices"] = len(open_invoices.get(row.key, ()))
+	out["invoices"] = open_invoices.get(row.key, 0)
 	if group_by == "Customer":
 		ci = info.get(row.key)
 		out.update(

@@ -77,10 +77,18 @@ class TestCollectionsAging(FrappeTestCase):
 			buckets(columns, data[0]),
 			{"Not Due": 1400.0, "1-30": 300.0, "31-60": 300.0, "61-90": 0.0, "91-120": 0.0, "120+": 0.0},
 		)
-		# at T-1, after C's payment naming its third term but before the day it is "today": a past
-		# date does not know the term, so the 400 goes earliest due first (C: 0, 200, 400 open)
+		# at T-1 nothing has moved since: C's payment named its third term (rows 300, 300, 0 open)
 		with self.freeze_time(T, tick=True):
-			columns, data, _chart, _summary = run(
+			_columns, data, _chart, _summary = run(
+				report_date=add_days(T, -1), customer=self.customer, group_by="Instalment"
+			)
+		c_rows = sorted((r["due_date"], r["outstanding"]) for r in data if r["sales_invoice"] == self.c.name)
+		self.assertEqual(c_rows, [(add_days(T, -20), 300.0), (add_days(T, 10), 300.0)])
+		# once something is posted after T-1, the terms paid by then are unknown: the balance on T-1
+		# goes earliest due first (C: 0, 200, 400 open)
+		with self.freeze_time(T, tick=True):
+			pay(self.a.name, 10, T)
+			_columns, data, _chart, _summary = run(
 				report_date=add_days(T, -1), customer=self.customer, group_by="Instalment"
 			)
 		c_rows = sorted((r["due_date"], r["outstanding"]) for r in data if r["sales_invoice"] == self.c.name)
@@ -154,6 +162,24 @@ class TestCollectionsAging(FrappeTestCase):
 		)
 		self.assertEqual(data[0]["outstanding"], outstanding)
 
+	def test_todays_balances_equal_the_ledgers(self):
+		from dunning_plus.report_data import read_open_items
+
+		with self.freeze_time(T, tick=True):
+			today, _inv = read_open_items(COMPANY, T, [self.customer])
+			ledger, _inv = read_open_items(COMPANY, T, [self.customer], from_ledger=True)
+		self.assertEqual(len(today), 6)
+
+		def per_invoice(items):
+			out = {}
+			for i in items:
+				out[i.group] = out.get(i.group, 0) + i.outstanding
+			return out
+
+		# the same balances; only the ledger path does not know which terms were paid
+		self.assertEqual(per_invoice(today), per_invoice(ledger))
+		self.assertEqual(per_invoice(today), {self.a.name: 800, self.b.name: 400, self.c.name: 600})
+
 	def test_bad_filters_are_refused(self):
 		with self.assertRaises(frappe.ValidationError):
 			run(report_date=T, range="30, 10")
@@ -178,28 +204,36 @@ class TestCollectionsAging(FrappeTestCase):
 
 
 class TestScheduleSplitShortcuts(FrappeTestCase):
-	def test_shortcuts_give_the_engine_split(self):
+	def test_the_packed_reader_gives_the_engine_split(self):
+		"""Random invoices through the reader's parser (with its shortcuts for one row and for an
+		untouched schedule) against the engine's split_outstanding."""
 		import random
 		from decimal import Decimal
 
 		from dunning_plus.engine.schedule import RowAmount, split_outstanding
-		from dunning_plus.report_data import split_rows, split_single
+		from dunning_plus.report_data import _parse_open_items
 
 		rnd = random.Random(7)
-		for _i in range(2000):
+		for n_case in range(3000):
 			n = rnd.randint(1, 4)
-			rows = [
-				RowAmount(
-					f"r{k}",
-					add_days(T, rnd.randint(-90, 90)),
-					Decimal(rnd.randint(0, 500)),
-					Decimal(rnd.choice([0, 0, rnd.randint(0, 600)])),
-					k,
-				)
-				for k in range(n)
-			]
+			rows = []
+			for k in range(n):
+				amount = Decimal(rnd.randint(0, 500))
+				paid = Decimal(rnd.choice([0, 0, rnd.randint(0, 600), "0.5"]))
+				rows.append((f"r{n_case}-{k}", k + 1, add_days(T, rnd.randint(-90, 90)), amount, paid))
 			outstanding = Decimal(rnd.randint(-100, 2200)) / 2
-			expected = split_outstanding(rows, outstanding)
-			self.assertEqual({r.id: v for r, v in split_rows(rows, outstanding)}, expected)
-			if n == 1:
-				self.assertEqual(split_single(rows[0].amount, outstanding), expected["r0"])
+			for term_paid_known in (True, False):
+				packed = ",".join(f"{r[0]}|{r[1]}|{r[2]}|{r[3]:.9f}|{r[3]:.9f}|{r[4]:.9f}" for r in rows)
+				text = "\x1f".join(
+					["Sales Invoice", "INV", "CUST", str(T), str(T), f"{outstanding:.9f}", packed]
+				)
+				items, _invoices = _parse_open_items([(text,)], term_paid_known)
+				expected = split_outstanding(
+					[
+						RowAmount(r[0], r[2], r[3], r[4] if term_paid_known else Decimal(0), r[1])
+						for r in rows
+					],
+					outstanding,
+				)
+				got = {i.id: i.outstanding for i in items}
+				self.assertEqual(got, {k: v for k, v in expected.items() if v}, (rows, outstanding))
