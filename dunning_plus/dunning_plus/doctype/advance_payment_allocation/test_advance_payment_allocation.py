@@ -135,7 +135,11 @@ class TestAdvancePaymentAllocation(FrappeTestCase):
 			[(r.reference_doctype, r.reference_name, r.payment_term, flt(r.allocated_amount)) for r in refs],
 			[("Sales Invoice", si.name, "_Test DP Dep 30%", 300)],
 		)
-		dep_row = next(r for r in frappe.get_doc("Sales Invoice", si.name).payment_schedule if r.payment_term == "_Test DP Dep 30%")
+		dep_row = next(
+			r
+			for r in frappe.get_doc("Sales Invoice", si.name).payment_schedule
+			if r.payment_term == "_Test DP Dep 30%"
+		)
 		self.assertEqual((flt(dep_row.paid_amount), flt(dep_row.outstanding)), (300, 0))
 
 	def test_manual_rows_are_checked(self):
