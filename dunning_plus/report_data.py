@@ -1,4 +1,4 @@
-"""Set-based reads for the Collections reports, number cards and charts.
+"""Set-based reads for the Collections reports.
 
 Each reader is a few grouped ``frappe.qb`` queries, whatever the number of invoices; filter values
 are bound parameters, never SQL text. The arithmetic (schedule split, aging, KPIs, score,
@@ -756,9 +756,6 @@ def read_disputes(
 
 
 NOT_GIVEN = "Not Given"
-
-
-# ---------------------------------------------------------------- number cards
 
 
 # ---------------------------------------------------------------- collector worklist

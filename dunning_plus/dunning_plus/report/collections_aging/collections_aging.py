@@ -30,7 +30,12 @@ def execute(filters=None):
 	currency = frappe.get_cached_value("Company", company, "default_currency")
 
 	level = filters.get("dunning_level")
-	level = None if level in (None, "") else int(level)
+	if level in (None, ""):
+		level = None
+	elif not str(level).strip().isdigit():
+		frappe.throw(_("Dunning Level must be a whole number."), title=_("Invalid Filter"))
+	else:
+		level = int(level)
 	per_row = group_by in ("Instalment", "Dunning Level") or level is not None
 	cut_dates = None
 	if not per_row:

@@ -29,7 +29,8 @@ def execute(filters=None):
 	customers = sorted({c.customer for c in cases})
 
 	# the score's inputs, as the case recompute reads them: every open instalment, a year of payments
-	items, _invoices = report_data.read_open_items(company, as_of, customers)
+	# one cut, today: whether each row is overdue is all the score needs
+	items, _invoices = report_data.read_open_items(company, as_of, customers, cut_dates=[as_of])
 	balance: dict[str, object] = {}
 	overdue: dict[str, object] = {}
 	for i in items:
