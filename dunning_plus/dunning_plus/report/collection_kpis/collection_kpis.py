@@ -1,0 +1,201 @@
+# Copyright (c) 2026, dunning_plus contributors
+# For license information, please see license.txt
+
+"""Collection KPIs per month, with the engine's definitions (see engine/kpis.py):
+
+- AR: open instalments at the month's end (today for the current month); current AR = not yet due.
+- Standard DSO = ending AR / the month's credit sales x its days; countback DSO over the past
+  twelve months' sales, newest first; best possible DSO = countback on current AR; ADD = countback
+  DSO - best possible DSO.
+- CEI = (beginning AR + credit sales - ending AR) / (beginning AR + credit sales - ending current
+  AR) x 100, beginning AR being the previous month's ending AR, credit sales the month's (net of
+  returns).
+- Promise-kept rate: kept / promises whose date fell in the month (cancelled ones left out), by
+  count and by amount.
+- Reminder -> payment conversion: share of the messages sent in the month followed by cash on one
+  of their invoices within N days.
+- Dispute aging at the month's end: open disputes, their amount and average age.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import frappe
+from frappe import _
+from frappe.utils import add_months, cint, get_first_day, get_last_day, getdate, nowdate
+
+from dunning_plus import report_data
+from dunning_plus.engine import kpis
+from dunning_plus.engine.money import ZERO
+
+COUNTBACK_MONTHS = 12
+
+
+def execute(filters=None):
+	filters = frappe._dict(filters or {})
+	company = report_data.require_company(filters)
+	today = getdate(nowdate())
+	end = min(getdate(filters.to_date or today), today)
+	start = get_first_day(getdate(filters.from_date or add_months(end, -5)))
+	if end < start:
+		frappe.throw(_("The period ends before it starts."), title=_("Invalid Filter"))
+	within = cint(filters.conversion_days) or 14
+	currency = frappe.get_cached_value("Company", company, "default_currency")
+	customers = report_data.customer_scope(filters)
+
+	months = _months(start, end)
+	# AR at each month's end and at the end of the month before the first
+	ar = {day: _ar(company, day, customers) for day in [start - timedelta(days=1), *(m[1] for m in months)]}
+	sales = report_data.read_credit_sales(
+		company, get_first_day(add_months(start, -COUNTBACK_MONTHS)), end, customers
+	)
+	promises = report_data.read_promises(company, customers, promised_between=(start, end))
+	messages = report_data.read_sent_messages(company, start, end, customers)
+	invoices = sorted({i for m in messages for i in m.items})
+	cash = report_data.invoice_cash(invoices, end + timedelta(days=within))
+	disputes = report_data.read_disputes(company, customers, opened_until=end)
+
+	data = []
+	previous_end = start - timedelta(days=1)
+	for first, last in months:
+		total, current = ar[last]
+		month_sales = sales.get((first.year, first.month), ZERO)
+		days = (last - first).days + 1
+		periods = kpis.month_periods(sales, last, COUNTBACK_MONTHS)
+		standard = report_data.engine_call(kpis.standard_dso, total, month_sales, days)
+		countback = kpis.countback_dso(total, periods)
+		best = kpis.best_possible_dso(current, periods)
+		kept = kpis.promise_kept_rate(promises, first, last)
+		sent = [m for m in messages if first <= m.sent_on <= last]
+		conversion = kpis.reminder_conversion(sent, cash, within)
+		open_disputes = kpis.dispute_aging(disputes, last)
+		data.append(
+			{
+				"month": f"{first:%Y-%m}",
+				"to_date": last,
+				"ending_ar": float(total),
+				"current_ar": float(current),
+				"credit_sales": float(month_sales),
+				"standard_dso": _round(standard),
+				"countback_dso": _round(countback),
+				"best_dso": _round(best),
+				"add": _round(kpis.average_days_delinquent(countback, best)),
+				"cei": _round(kpis.cei(ar[previous_end][0], month_sales, total, current)),
+				"promises_due": kept.denominator,
+				"promises_kept": kept.numerator,
+				"kept_rate": _percent(kept.count),
+				"kept_amount_rate": _percent(kept.amount),
+				"messages": conversion.denominator,
+				"converted": conversion.numerator,
+				"conversion_rate": _percent(conversion.count),
+				"open_disputes": open_disputes.open_count,
+				"open_dispute_amount": float(open_disputes.open_amount),
+				"average_dispute_age": _round(open_disputes.average_open_days),
+				"currency": currency,
+			}
+		)
+		previous_end = last
+	return report_data.readable_links(_columns(within)), data, None, _chart(data), _summary(data)
+
+
+def _months(start: date, end: date) -> list[tuple[date, date]]:
+	out = []
+	first = start
+	while first <= end:
+		out.append((first, min(get_last_day(first), end)))
+		first = add_months(first, 1)
+	return out
+
+
+def _ar(company, day, customers):
+	"""(total, current) AR on ``day``: schedules read only where rows may fall on both sides of it."""
+	items, _invoices = report_data.read_open_items(company, day, customers, cut_dates=[day])
+	total = sum((i.outstanding for i in items), ZERO)
+	current = sum((i.outstanding for i in items if i.due_date >= day), ZERO)
+	return total, current
+
+
+def _round(value):
+	return round(value, 1) if value is not None else None
+
+
+def _percent(value):
+	return round(100 * value, 1) if value is not None else None
+
+
+def _chart(data):
+	return {
+		"data": {
+			"labels": [r["month"] for r in data],
+			"datasets": [
+				{"name": _("Countback DSO"), "values": [r["countback_dso"] or 0 for r in data]},
+				{"name": _("Best Possible DSO"), "values": [r["best_dso"] or 0 for r in data]},
+				{"name": _("ADD"), "values": [r["add"] or 0 for r in data]},
+				{"name": _("CEI %"), "values": [r["cei"] or 0 for r in data]},
+			],
+		},
+		"type": "line",
+	}
+
+
+def _summary(data):
+	if not data:
+		return []
+	last = data[-1]
+	return [
+		{"value": last["countback_dso"], "label": _("Countback DSO"), "datatype": "Float"},
+		{"value": last["add"], "label": _("Average Days Delinquent"), "datatype": "Float"},
+		{"value": last["cei"], "label": _("CEI %"), "datatype": "Float"},
+		{"value": last["kept_rate"], "label": _("Promise-Kept Rate %"), "datatype": "Float"},
+		{"value": last["conversion_rate"], "label": _("Reminder Conversion %"), "datatype": "Float"},
+	]
+
+
+def _columns(within):
+	money = {"fieldtype": "Currency", "options": "currency", "width": 130}
+	days = {"fieldtype": "Float", "precision": 1, "width": 100}
+	return [
+		{"fieldname": "month", "label": _("Month"), "fieldtype": "Data", "width": 90},
+		{"fieldname": "to_date", "label": _("As of"), "fieldtype": "Date", "width": 100},
+		{"fieldname": "ending_ar", "label": _("Ending AR"), **money},
+		{"fieldname": "current_ar", "label": _("Current AR"), **money},
+		{"fieldname": "credit_sales", "label": _("Credit Sales"), **money},
+		{"fieldname": "standard_dso", "label": _("Standard DSO"), **days},
+		{"fieldname": "countback_dso", "label": _("Countback DSO"), **days},
+		{"fieldname": "best_dso", "label": _("Best Possible DSO"), **days},
+		{"fieldname": "add", "label": _("ADD"), **days},
+		{"fieldname": "cei", "label": _("CEI %"), "fieldtype": "Percent", "width": 90},
+		{"fieldname": "promises_due", "label": _("Promises Due"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "promises_kept", "label": _("Promises Kept"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "kept_rate", "label": _("Kept Rate % (Count)"), "fieldtype": "Percent", "width": 110},
+		{
+			"fieldname": "kept_amount_rate",
+			"label": _("Kept Rate % (Amount)"),
+			"fieldtype": "Percent",
+			"width": 110,
+		},
+		{"fieldname": "messages", "label": _("Messages Sent"), "fieldtype": "Int", "width": 90},
+		{
+			"fieldname": "converted",
+			"label": _("Paid within {0} Days").format(within),
+			"fieldtype": "Int",
+			"width": 110,
+		},
+		{
+			"fieldname": "conversion_rate",
+			"label": _("Reminder Conversion %"),
+			"fieldtype": "Percent",
+			"width": 110,
+		},
+		{"fieldname": "open_disputes", "label": _("Open Disputes"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "open_dispute_amount", "label": _("Disputed Amount"), **money},
+		{"fieldname": "average_dispute_age", "label": _("Average Dispute Age (Days)"), **days},
+		{
+			"fieldname": "currency",
+			"label": _("Currency"),
+			"fieldtype": "Link",
+			"options": "Currency",
+			"hidden": 1,
+		},
+	]

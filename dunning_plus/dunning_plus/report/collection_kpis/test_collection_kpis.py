@@ -1,0 +1,142 @@
+# Copyright (c) 2026, dunning_plus contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import getdate
+
+from dunning_plus.dunning_plus.report.collection_kpis.collection_kpis import execute
+from dunning_plus.tests.utils import (
+	COMPANY,
+	TERMS_NET30,
+	case_of,
+	make_customer,
+	make_invoice,
+	pay,
+	setup_collections,
+)
+
+T = getdate("2026-03-16")
+test_dependencies = ["Customer"]
+
+
+class TestCollectionKPIs(FrappeTestCase):
+	"""Net 30 invoices: I1 1000 posted 01-05 (600 paid 02-20), I2 2000 posted 02-10, I3 500 posted
+	03-05. Promises: 400 for 02-27 (kept), 400 for 03-10 (broken). Messages: 02-10 on I1 (paid
+	10 days later), 02-15 on I2 (never paid). Dispute of 500 on I2 opened 03-13.
+
+	AR at Jan 31: 1000, all current; Feb 28: 2400, 2000 current; Mar 16 (today): 2900, 500 current.
+	"""
+
+	def setUp(self):
+		setup_collections()
+		self.customer = make_customer(f"_Test DP KPI {frappe.generate_hash(length=5)}")
+		with self.freeze_time(T, tick=True):
+			self.i1 = make_invoice(self.customer, "2026-01-05", rate=1000, terms=TERMS_NET30)
+			self.i2 = make_invoice(self.customer, "2026-02-10", rate=2000, terms=TERMS_NET30)
+			make_invoice(self.customer, "2026-03-05", rate=500, terms=TERMS_NET30)
+			pay(self.i1.name, 600, "2026-02-20")
+			case = case_of(self.customer)
+			for key, day, invoice in (("M1", "2026-02-10", self.i1.name), ("M2", "2026-02-15", self.i2.name)):
+				frappe.get_doc(
+					{
+						"doctype": "Collection Action",
+						"collection_case": case.name,
+						"customer": self.customer,
+						"company": COMPANY,
+						"action_date": day,
+						"action_type": "Step",
+						"status": "Sent",
+						"step_code": "R+3",
+						"reference_doctype": "Sales Invoice",
+						"reference_name": invoice,
+						"message_key": f"{key}-{self.customer}",
+					}
+				).insert(ignore_permissions=True)
+			frappe.get_doc(
+				{
+					"doctype": "Collection Dispute",
+					"customer": self.customer,
+					"company": COMPANY,
+					"reason": "Pricing",
+					"amount": 500,
+					"opened_on": "2026-03-13",
+					"items": [{"sales_invoice": self.i2.name}],
+				}
+			).insert()
+			for recorded, promised, status in (
+				("2026-02-25", "2026-02-27", "Kept"),
+				("2026-03-02", "2026-03-10", "Broken"),
+			):
+				promise = frappe.get_doc(
+					{
+						"doctype": "Payment Promise",
+						"customer": self.customer,
+						"company": COMPANY,
+						"recorded_on": recorded,
+						"promised_date": promised,
+						"amount": 400,
+						"items": [{"sales_invoice": self.i1.name}],
+					}
+				).insert()
+				frappe.db.set_value("Payment Promise", promise.name, "status", status)
+
+	def run_report(self, **filters):
+		with self.freeze_time(T, tick=True):
+			_columns, data, _message, chart, summary = execute(
+				frappe._dict(
+					company=COMPANY, from_date="2026-01-01", to_date=T, customer=self.customer, **filters
+				)
+			)
+		return {r["month"]: r for r in data}, chart, summary
+
+	def test_ar_and_dso_family(self):
+		months, chart, _summary = self.run_report()
+		self.assertEqual(list(months), ["2026-01", "2026-02", "2026-03"])
+		jan, feb, mar = months["2026-01"], months["2026-02"], months["2026-03"]
+		self.assertEqual(
+			[(m["ending_ar"], m["current_ar"], m["credit_sales"]) for m in (jan, feb, mar)],
+			[(1000.0, 1000.0, 1000.0), (2400.0, 2000.0, 2000.0), (2900.0, 500.0, 500.0)],
+		)
+		self.assertEqual(getdate(mar["to_date"]), T)
+		# Jan: 1000 / 1000 x 31
+		self.assertEqual(
+			(jan["standard_dso"], jan["countback_dso"], jan["best_dso"], jan["add"]), (31.0, 31.0, 31.0, 0.0)
+		)
+		# Feb: standard 2400 / 2000 x 28; countback 28 + 400 / 1000 x 31; best 2000 / 2000 x 28
+		self.assertEqual(
+			(feb["standard_dso"], feb["countback_dso"], feb["best_dso"], feb["add"]), (33.6, 40.4, 28.0, 12.4)
+		)
+		# Mar (16 days so far): standard 2900 / 500 x 16; countback 16 + 28 + 400 / 1000 x 31; best 16
+		self.assertEqual(
+			(mar["standard_dso"], mar["countback_dso"], mar["best_dso"], mar["add"]), (92.8, 56.4, 16.0, 40.4)
+		)
+		self.assertEqual(chart["data"]["datasets"][0]["values"], [31.0, 40.4, 56.4])
+
+	def test_cei(self):
+		months, _chart, _summary = self.run_report()
+		# Jan: nothing was collectible beyond what is current: no CEI
+		self.assertIsNone(months["2026-01"]["cei"])
+		# Feb: (1000 + 2000 - 2400) / (1000 + 2000 - 2000) = 60 %
+		self.assertEqual(months["2026-02"]["cei"], 60.0)
+		# Mar: (2400 + 500 - 2900) / (2400 + 500 - 500) = 0 %
+		self.assertEqual(months["2026-03"]["cei"], 0.0)
+
+	def test_promises_conversion_and_disputes(self):
+		months, _chart, summary = self.run_report()
+		feb, mar = months["2026-02"], months["2026-03"]
+		self.assertEqual(
+			(feb["promises_due"], feb["promises_kept"], feb["kept_rate"], feb["kept_amount_rate"]),
+			(1, 1, 100.0, 100.0),
+		)
+		self.assertEqual((mar["promises_due"], mar["kept_rate"], mar["kept_amount_rate"]), (1, 0.0, 0.0))
+		self.assertEqual((feb["messages"], feb["converted"], feb["conversion_rate"]), (2, 1, 50.0))
+		self.assertEqual((mar["messages"], mar["conversion_rate"]), (0, None))
+		self.assertEqual(
+			(mar["open_disputes"], mar["open_dispute_amount"], mar["average_dispute_age"]), (1, 500.0, 3.0)
+		)
+		self.assertEqual(feb["open_disputes"], 0)
+		# a shorter window: the payment 10 days after the message no longer counts
+		months, _chart, _summary = self.run_report(conversion_days=7)
+		self.assertEqual(months["2026-02"]["converted"], 0)
+		self.assertEqual({s["label"]: s["value"] for s in summary}["Countback DSO"], 56.4)
