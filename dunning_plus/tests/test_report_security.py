@@ -15,8 +15,15 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate
 
-from dunning_plus.tests.test_permissions import make_user
-from dunning_plus.tests.utils import COMPANY, case_of, make_customer, make_invoice, pay, setup_collections
+from dunning_plus.tests.utils import (
+	COMPANY,
+	case_of,
+	make_customer,
+	make_invoice,
+	make_user,
+	pay,
+	setup_collections,
+)
 
 T = getdate("2026-03-16")
 test_dependencies = ["Customer"]

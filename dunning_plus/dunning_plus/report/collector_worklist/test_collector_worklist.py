@@ -6,8 +6,14 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_to_date, getdate, now_datetime
 
 from dunning_plus.dunning_plus.report.collector_worklist.collector_worklist import execute
-from dunning_plus.tests.test_permissions import make_user
-from dunning_plus.tests.utils import COMPANY, case_of, make_customer, make_invoice, setup_collections
+from dunning_plus.tests.utils import (
+	COMPANY,
+	case_of,
+	make_customer,
+	make_invoice,
+	make_user,
+	setup_collections,
+)
 
 T = getdate("2026-03-16")
 test_dependencies = ["Customer"]
