@@ -18,10 +18,12 @@ def after_install():
 	create_roles()
 	create_dunning_custom_fields()
 	create_dispute_reasons()
+	grant_read_access()
 
 
 def before_uninstall():
 	delete_dunning_custom_fields()
+	revoke_read_access()
 
 
 def create_roles():
@@ -52,3 +54,26 @@ def create_dispute_reasons():
 			frappe.get_doc({"doctype": "Dispute Reason", "reason": reason, "sla_days": 14}).insert(
 				ignore_permissions=True
 			)
+
+
+def grant_read_access():
+	"""Collectors and collection managers read the customers, invoices and orders of their cases."""
+	from frappe.permissions import add_permission
+
+	from dunning_plus.setup import COLLECTION_ROLES, READ_ACCESS
+
+	for doctype in READ_ACCESS:
+		for role in COLLECTION_ROLES:
+			if not frappe.db.exists("Custom DocPerm", {"parent": doctype, "role": role, "permlevel": 0}):
+				add_permission(doctype, role, 0, "read")
+
+
+def revoke_read_access():
+	from dunning_plus.setup import COLLECTION_ROLES, READ_ACCESS
+
+	perm = frappe.qb.DocType("Custom DocPerm")
+	frappe.qb.from_(perm).delete().where(
+		perm.parent.isin(READ_ACCESS) & perm.role.isin(COLLECTION_ROLES)
+	).run()
+	for doctype in READ_ACCESS:
+		frappe.clear_cache(doctype=doctype)

@@ -610,6 +610,69 @@ def read_collection_window(
 	return rows, payments, adjusted, promises
 
 
+def read_deposit_window(
+	company: str, start: date, end: date, customers: list[str] | None = None
+) -> tuple[list[ScheduleRow], list[Payment]]:
+	"""Expected deposits falling due or paid in [start, end], as schedule rows, and the advances
+	received against their orders up to ``end``, spread over each order's deposits earliest due
+	first (as the deposits themselves are settled). Deposits whose order was invoiced unpaid are
+	left out: the invoice's own schedule carries that expectation. Two grouped queries."""
+	if customers is not None and not customers:
+		return [], []
+	ed = frappe.qb.DocType("Expected Deposit")
+	query = (
+		frappe.qb.from_(ed)
+		.select(ed.name, ed.sales_order, ed.customer, ed.due_date, ed.amount)
+		.where((ed.company == company) & ed.status.notin(["Cancelled", "Invoiced"]))
+		.orderby(ed.sales_order)
+		.orderby(ed.due_date)
+		.orderby(ed.creation)
+	)
+	if customers is not None:
+		query = query.where(ed.customer.isin(customers))
+	by_order: dict[str, list[ScheduleRow]] = defaultdict(list)
+	for i, (name, order, customer, due, amount) in enumerate(query.run()):
+		by_order[order].append(ScheduleRow(name, order, customer, getdate(due), to_money(amount), i))
+	if not by_order:
+		return [], []
+	pe = frappe.qb.DocType("Payment Entry")
+	per = frappe.qb.DocType("Payment Entry Reference")
+	advances = (
+		frappe.qb.from_(per)
+		.join(pe)
+		.on(pe.name == per.parent)
+		.select(per.reference_name, pe.posting_date, per.allocated_amount)
+		.where(
+			(per.reference_doctype == "Sales Order")
+			& per.reference_name.isin(list(by_order))
+			& (pe.docstatus == 1)
+			& (pe.posting_date <= end)
+		)
+		.orderby(pe.posting_date)
+		.orderby(pe.name)
+		.run()
+	)
+	payments: list[Payment] = []
+	room = {r.id: r.amount for rows in by_order.values() for r in rows}
+	for order, day, amount in advances:
+		left = to_money(amount)
+		for row in by_order[order]:
+			take = min(room[row.id], left)
+			if take > 0:
+				payments.append(Payment(row.id, getdate(day), take))
+				room[row.id] -= take
+				left -= take
+	rows = [
+		r
+		for rows in by_order.values()
+		for r in rows
+		if start <= r.due_date <= end
+		or any(p.instalment == r.id and start <= p.posting_date <= end for p in payments)
+	]
+	keep = {r.id for r in rows}
+	return rows, [p for p in payments if p.instalment in keep]
+
+
 PROMISE_STATUS = {
 	"Pending": PromiseStatus.PENDING,
 	"Kept": PromiseStatus.KEPT,

@@ -8,6 +8,11 @@ def get_roles() -> list[dict]:
 	]
 
 
+# ERPNext documents the collection roles read (to open the customer, invoice or order behind a case).
+READ_ACCESS = ("Customer", "Sales Invoice", "Sales Order", "Payment Entry", "Dunning")
+COLLECTION_ROLES = ("Collections Manager", "Collector")
+
+
 def get_custom_fields() -> dict[str, list[dict]]:
 	"""Custom fields on ERPNext doctypes, keyed by doctype (created in after_install, removed on uninstall)."""
 	policy_link = {"fieldtype": "Link", "options": "Dunning Policy", "label": "Dunning Policy"}

@@ -17,6 +17,15 @@ class TestInstall(FrappeTestCase):
 					or field["fieldtype"] in ("Section Break", "Column Break")
 				)
 
+	def test_collectors_read_the_documents_behind_their_cases(self):
+		from dunning_plus.setup import READ_ACCESS
+		from dunning_plus.tests.utils import make_user
+
+		collector = make_user("dp-reader@example.com", ["Collector"])
+		for doctype in READ_ACCESS:
+			self.assertTrue(frappe.has_permission(doctype, "read", user=collector), doctype)
+			self.assertFalse(frappe.has_permission(doctype, "write", user=collector), doctype)
+
 	def test_engine_stays_framework_free(self):
 		import pathlib
 

@@ -7,7 +7,8 @@ aging bucket.
 Expected: what was still open, at the start of the period, of the schedule rows falling due in it;
 while a promise is pending, its date replaces the due date. Actual: cash (Payment Entries, bank and
 cash journals) applied to those rows in the period; credit notes and write-offs lower what is
-expected instead. Deposits expected on Sales Orders are not included yet.
+expected instead. Deposits expected on Sales Orders count like schedule rows: expected when they
+fall due, collected when an advance is received against their order.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def execute(filters=None):
 	rows, payments, adjusted, promises = report_data.read_collection_window(
 		company, periods[0].start, periods[-1].end, customers
 	)
+	deposit_rows, deposit_payments = report_data.read_deposit_window(
+		company, periods[0].start, periods[-1].end, customers
+	)
+	rows, payments = [*rows, *deposit_rows], [*payments, *deposit_payments]
 	lines = [ScheduleLine(r.id, r.customer, r.due_date, r.amount - adjusted.get(r.id, ZERO)) for r in rows]
 	group_of = _group_of(group_by, company, rows, buckets, min(end, today))
 	result = expected_vs_actual(lines, payments, periods, promises, group_of)

@@ -106,3 +106,20 @@ class TestExpectedVsActualCollections(FrappeTestCase):
 				("2026-03", "_Test Customer Group"): (250.0, 100.0),
 			},
 		)
+
+
+class TestDepositsInExpectedVsActual(FrappeTestCase):
+	def test_a_deposit_is_expected_when_due_and_collected_when_the_advance_comes(self):
+		from dunning_plus.tests.utils import make_order, pay_order
+
+		setup_collections()
+		customer = make_customer(f"_Test DP EvA Dep {frappe.generate_hash(length=5)}")
+		with self.freeze_time(T, tick=True):
+			so = make_order(customer, "2026-03-02", delivery_days=10)  # deposit 300 due 03-02
+			pay_order(so.name, 120, "2026-03-10")
+			_columns, data, _chart, _summary = run(
+				from_date="2026-03-01", to_date="2026-03-31", periodicity="Monthly", customer=customer
+			)
+		self.assertEqual(
+			{r["period"]: (r["expected"], r["actual"]) for r in data}, {"2026-03": (300.0, 120.0)}
+		)
