@@ -17,7 +17,7 @@ from dunning_plus.engine.cadence import CustomerProfile, Instalment
 from dunning_plus.engine.money import to_money
 from dunning_plus.engine.policy import Track
 from dunning_plus.engine.precedence import Block, BlockScope
-from dunning_plus.engine.promises import Dispute, Promise
+from dunning_plus.engine.promises import Dispute, Promise, PromiseStatus
 from dunning_plus.engine.schedule import RowAmount, split_outstanding
 
 
@@ -281,12 +281,28 @@ def read_customers(customers: Iterable[str]) -> dict[str, CustomerProfile]:
 	return out
 
 
-def read_promises(company: str | None, customers: list[str] | None, statuses=("Pending",)) -> list[Promise]:
+PROMISE_STATUS = {
+	"Pending": PromiseStatus.PENDING,
+	"Kept": PromiseStatus.KEPT,
+	"Broken": PromiseStatus.BROKEN,
+	"Cancelled": PromiseStatus.CANCELLED,
+}
+
+
+def read_promises(
+	company: str | None,
+	customers: list[str] | None,
+	statuses: Iterable[str] = ("Pending",),
+	promised_between: tuple[date, date] | None = None,
+) -> list[Promise]:
+	"""Payment Promises with their status and covered schedule rows, as engine promises."""
+	if customers is not None and not customers:
+		return []
 	pp = frappe.qb.DocType("Payment Promise")
 	item = frappe.qb.DocType("Payment Promise Item")
 	query = (
 		frappe.qb.from_(pp)
-		.join(item)
+		.left_join(item)
 		.on((item.parent == pp.name) & (item.parenttype == "Payment Promise"))
 		.select(
 			pp.name,
@@ -306,13 +322,16 @@ def read_promises(company: str | None, customers: list[str] | None, statuses=("P
 		query = query.where(pp.company == company)
 	if customers is not None:
 		query = query.where(pp.customer.isin(customers))
+	if promised_between:
+		query = query.where(pp.promised_date[promised_between[0] : promised_between[1]])
 	grouped: dict[str, list] = defaultdict(list)
 	for r in query.run(as_dict=True):
 		grouped[r.name].append(r)
 	out = []
 	for name, rs in grouped.items():
 		h = rs[0]
-		recorded = getdate(h.recorded_on)
+		if not h.amount or h.amount <= 0 or h.status not in PROMISE_STATUS:
+			continue
 		promised = getdate(h.promised_date)
 		out.append(
 			Promise(
@@ -320,12 +339,14 @@ def read_promises(company: str | None, customers: list[str] | None, statuses=("P
 				customer=h.customer,
 				promised_date=promised,
 				amount=_money(h.amount),
-				items=tuple(r.payment_schedule for r in rs if r.payment_schedule),
-				recorded_on=min(recorded, promised),
+				# a promise whose rows were all paid keeps its own name as a placeholder item
+				items=tuple(r.payment_schedule for r in rs if r.payment_schedule) or (name,),
+				recorded_on=min(getdate(h.recorded_on or promised), promised),
+				status=PROMISE_STATUS[h.status],
 				recorded_by=h.recorded_by,
 			)
 		)
-	return [p for p in out if p.items]
+	return out
 
 
 def read_disputes(company: str | None, customers: list[str] | None) -> list[Dispute]:

@@ -33,6 +33,7 @@ from frappe.utils import getdate, nowdate
 from pypika.enums import DatePart
 from pypika.terms import Case, ValueWrapper
 
+from dunning_plus import ledger
 from dunning_plus.engine.aging import AgingItem
 from dunning_plus.engine.errors import EngineError
 from dunning_plus.engine.kpis import SentMessage
@@ -673,12 +674,7 @@ def read_deposit_window(
 	return rows, [p for p in payments if p.instalment in keep]
 
 
-PROMISE_STATUS = {
-	"Pending": PromiseStatus.PENDING,
-	"Kept": PromiseStatus.KEPT,
-	"Broken": PromiseStatus.BROKEN,
-	"Cancelled": PromiseStatus.CANCELLED,
-}
+PROMISE_STATUS = ledger.PROMISE_STATUS
 DISPUTE_STATUS = {
 	"Open": DisputeStatus.OPEN,
 	"Resolved": DisputeStatus.RESOLVED,
@@ -692,57 +688,10 @@ def read_promises(
 	statuses: Iterable[str] | None = None,
 	promised_between: tuple[date, date] | None = None,
 ) -> list[Promise]:
-	"""Payment Promises with their status and covered schedule rows, as engine promises."""
-	if customers is not None and not customers:
-		return []
-	pp = frappe.qb.DocType("Payment Promise")
-	item = frappe.qb.DocType("Payment Promise Item")
-	query = (
-		frappe.qb.from_(pp)
-		.left_join(item)
-		.on((item.parent == pp.name) & (item.parenttype == "Payment Promise"))
-		.select(
-			pp.name,
-			pp.customer,
-			pp.promised_date,
-			pp.amount,
-			pp.recorded_on,
-			pp.status,
-			pp.recorded_by,
-			item.payment_schedule,
-		)
-		.where((pp.company == company) & (pp.docstatus < 2))
-		.orderby(pp.name)
-		.orderby(item.idx)
+	"""Payment Promises of any status (unless ``statuses`` says), as engine promises."""
+	return ledger.read_promises(
+		company, customers, tuple(PROMISE_STATUS) if statuses is None else statuses, promised_between
 	)
-	if statuses is not None:
-		query = query.where(pp.status.isin(list(statuses)))
-	if customers is not None:
-		query = query.where(pp.customer.isin(customers))
-	if promised_between:
-		query = query.where(pp.promised_date[promised_between[0] : promised_between[1]])
-	grouped: dict[str, list] = defaultdict(list)
-	for r in query.run(as_dict=True):
-		grouped[r.name].append(r)
-	out = []
-	for name, rs in grouped.items():
-		h = rs[0]
-		if not h.amount or h.amount <= 0 or h.status not in PROMISE_STATUS:
-			continue
-		promised = getdate(h.promised_date)
-		out.append(
-			Promise(
-				name=name,
-				customer=h.customer,
-				promised_date=promised,
-				amount=to_money(h.amount),
-				items=tuple(r.payment_schedule for r in rs if r.payment_schedule) or (name,),
-				recorded_on=min(getdate(h.recorded_on or promised), promised),
-				status=PROMISE_STATUS[h.status],
-				recorded_by=h.recorded_by,
-			)
-		)
-	return out
 
 
 def read_disputes(
