@@ -17,8 +17,9 @@ from dunning_plus.engine.cadence import CustomerProfile, Instalment
 from dunning_plus.engine.money import to_money
 from dunning_plus.engine.policy import Track
 from dunning_plus.engine.precedence import Block, BlockScope
-from dunning_plus.engine.promises import Dispute, Promise, PromiseStatus
+from dunning_plus.engine.promises import Dispute, DisputeStatus, Promise, PromiseStatus
 from dunning_plus.engine.schedule import RowAmount, split_outstanding
+from dunning_plus.permissions import is_restricted
 
 
 def _money(value) -> Decimal:
@@ -349,17 +350,45 @@ def read_promises(
 	return out
 
 
-def read_disputes(company: str | None, customers: list[str] | None) -> list[Dispute]:
+DISPUTE_STATUS = {
+	"Open": DisputeStatus.OPEN,
+	"Resolved": DisputeStatus.RESOLVED,
+	"Rejected": DisputeStatus.REJECTED,
+}
+
+
+def read_disputes(
+	company: str | None,
+	customers: list[str] | None,
+	statuses: Iterable[str] = ("Open",),
+	opened_from: date | None = None,
+	opened_until: date | None = None,
+	visible_to: str | None = None,
+) -> list[Dispute]:
+	"""Collection Disputes with their disputed schedule rows, as engine disputes.
+
+	With ``visible_to``, a pure Collector gets only the disputes of their cases and those they own
+	(as the list view shows)."""
+	if customers is not None and not customers:
+		return []
 	cd = frappe.qb.DocType("Collection Dispute")
 	item = frappe.qb.DocType("Collection Dispute Item")
 	query = (
 		frappe.qb.from_(cd)
-		.join(item)
+		.left_join(item)
 		.on((item.parent == cd.name) & (item.parenttype == "Collection Dispute"))
 		.select(
-			cd.name, cd.customer, cd.amount, cd.opened_on, cd.reason, cd.dispute_owner, item.payment_schedule
+			cd.name,
+			cd.customer,
+			cd.amount,
+			cd.opened_on,
+			cd.resolved_on,
+			cd.status,
+			cd.reason,
+			cd.dispute_owner,
+			item.payment_schedule,
 		)
-		.where(cd.status == "Open")
+		.where(cd.status.isin(list(statuses)) & (cd.docstatus < 2))
 		.orderby(cd.name)
 		.orderby(item.idx)
 	)
@@ -367,25 +396,42 @@ def read_disputes(company: str | None, customers: list[str] | None) -> list[Disp
 		query = query.where(cd.company == company)
 	if customers is not None:
 		query = query.where(cd.customer.isin(customers))
+	if opened_from:
+		query = query.where(cd.opened_on >= opened_from)
+	if opened_until:
+		query = query.where(cd.opened_on <= opened_until)
+	if visible_to and is_restricted(visible_to):
+		cc = frappe.qb.DocType("Collection Case")
+		mine = (
+			frappe.qb.from_(cc)
+			.select(cc.name)
+			.where((cc.collector == visible_to) | cc._assign.like(f'%"{visible_to}"%'))
+		)
+		query = query.where(cd.collection_case.isin(mine) | (cd.dispute_owner == visible_to))
 	grouped: dict[str, list] = defaultdict(list)
 	for r in query.run(as_dict=True):
 		grouped[r.name].append(r)
 	out = []
 	for name, rs in grouped.items():
 		h = rs[0]
-		items = tuple(r.payment_schedule for r in rs if r.payment_schedule)
-		if items and h.amount:
-			out.append(
-				Dispute(
-					name=name,
-					customer=h.customer,
-					amount=_money(h.amount),
-					items=items,
-					opened_on=getdate(h.opened_on),
-					reason=h.reason or "",
-					owner=h.dispute_owner,
-				)
+		if not h.amount or h.amount <= 0 or not h.opened_on or h.status not in DISPUTE_STATUS:
+			continue
+		opened = getdate(h.opened_on)
+		resolved = getdate(h.resolved_on) if h.resolved_on and h.status != "Open" else None
+		out.append(
+			Dispute(
+				name=name,
+				customer=h.customer,
+				amount=_money(h.amount),
+				# a dispute whose rows were all settled keeps its own name as a placeholder item
+				items=tuple(r.payment_schedule for r in rs if r.payment_schedule) or (name,),
+				opened_on=opened,
+				reason=h.reason or "",
+				status=DISPUTE_STATUS[h.status],
+				resolved_on=max(resolved, opened) if resolved else None,
+				owner=h.dispute_owner,
 			)
+		)
 	return out
 
 

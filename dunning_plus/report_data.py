@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -675,11 +675,7 @@ def read_deposit_window(
 
 
 PROMISE_STATUS = ledger.PROMISE_STATUS
-DISPUTE_STATUS = {
-	"Open": DisputeStatus.OPEN,
-	"Resolved": DisputeStatus.RESOLVED,
-	"Rejected": DisputeStatus.REJECTED,
-}
+DISPUTE_STATUS = ledger.DISPUTE_STATUS
 
 
 def read_promises(
@@ -701,70 +697,16 @@ def read_disputes(
 	user: str | None = None,
 	opened_from: date | None = None,
 ) -> list[Dispute]:
-	"""Collection Disputes, open and closed, as engine disputes (``reason`` empty: "Not Given").
-
-	For a pure Collector, the disputes of their cases and those they own (as the list view shows).
-	"""
-	if customers is not None and not customers:
-		return []
-	cd = frappe.qb.DocType("Collection Dispute")
-	item = frappe.qb.DocType("Collection Dispute Item")
-	query = (
-		frappe.qb.from_(cd)
-		.left_join(item)
-		.on((item.parent == cd.name) & (item.parenttype == "Collection Dispute"))
-		.select(
-			cd.name,
-			cd.customer,
-			cd.amount,
-			cd.opened_on,
-			cd.resolved_on,
-			cd.status,
-			cd.reason,
-			cd.dispute_owner,
-			item.payment_schedule,
-		)
-		.where((cd.company == company) & (cd.docstatus < 2))
-		.orderby(cd.name)
-		.orderby(item.idx)
+	"""Collection Disputes, open and closed, as the user may see them (no reason: "Not Given")."""
+	disputes = ledger.read_disputes(
+		company,
+		customers,
+		statuses=tuple(DISPUTE_STATUS),
+		opened_from=opened_from,
+		opened_until=opened_until,
+		visible_to=user or frappe.session.user,
 	)
-	if customers is not None:
-		query = query.where(cd.customer.isin(customers))
-	if opened_until:
-		query = query.where(cd.opened_on <= opened_until)
-	if opened_from:
-		query = query.where(cd.opened_on >= opened_from)
-	user = user or frappe.session.user
-	if is_restricted(user):
-		cc = frappe.qb.DocType("Collection Case")
-		mine = (
-			frappe.qb.from_(cc).select(cc.name).where((cc.collector == user) | cc._assign.like(f'%"{user}"%'))
-		)
-		query = query.where(cd.collection_case.isin(mine) | (cd.dispute_owner == user))
-	grouped: dict[str, list] = defaultdict(list)
-	for r in query.run(as_dict=True):
-		grouped[r.name].append(r)
-	out = []
-	for name, rs in grouped.items():
-		h = rs[0]
-		if not h.amount or h.amount <= 0 or not h.opened_on or h.status not in DISPUTE_STATUS:
-			continue
-		opened = getdate(h.opened_on)
-		resolved = getdate(h.resolved_on) if h.resolved_on and h.status != "Open" else None
-		out.append(
-			Dispute(
-				name=name,
-				customer=h.customer,
-				amount=to_money(h.amount),
-				items=tuple(r.payment_schedule for r in rs if r.payment_schedule) or (name,),
-				opened_on=opened,
-				reason=h.reason or NOT_GIVEN,
-				status=DISPUTE_STATUS[h.status],
-				resolved_on=max(resolved, opened) if resolved else None,
-				owner=h.dispute_owner,
-			)
-		)
-	return out
+	return [d if d.reason else replace(d, reason=NOT_GIVEN) for d in disputes]
 
 
 NOT_GIVEN = "Not Given"
