@@ -212,25 +212,8 @@ def _fee_dunning_type(msg: Message) -> str:
 	return name
 
 
-def _first_user_with_role(role: str) -> str | None:
-	has_role = frappe.qb.DocType("Has Role")
-	user = frappe.qb.DocType("User")
-	found = (
-		frappe.qb.from_(has_role)
-		.join(user)
-		.on(user.name == has_role.parent)
-		.select(user.name)
-		.where(
-			(has_role.role == role)
-			& (user.enabled == 1)
-			& (has_role.parenttype == "User")
-			& (user.name != "Guest")
-		)
-		.orderby(user.name)
-		.limit(1)
-		.run()
-	)
-	return found[0][0] if found else "Administrator"
+def _first_user_with_role(role: str) -> str:
+	return next(iter(users_with_role(role)), "Administrator")
 
 
 def users_with_role(role: str) -> list[str]:

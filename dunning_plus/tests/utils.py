@@ -34,40 +34,44 @@ def ensure_item():
 
 
 def ensure_terms():
-	for name, parts in (
-		(TERMS_3, ((30, 30, "_Test DP 30d"), (30, 60, "_Test DP 60d"), (40, 90, "_Test DP 90d"))),
-		(TERMS_NET30, ((100, 30, "_Test DP Net 30d"),)),
-	):
-		for _portion, days, term in parts:
-			if not frappe.db.exists("Payment Term", term):
-				frappe.get_doc(
-					{
-						"doctype": "Payment Term",
-						"payment_term_name": term,
-						"invoice_portion": 0,
-						"due_date_based_on": "Day(s) after invoice date",
-						"credit_days": days,
-					}
-				).insert(ignore_permissions=True)
-		if not frappe.db.exists("Payment Terms Template", name):
-			t = frappe.get_doc(
+	ensure_terms_template(
+		TERMS_3, ((30, 30, "_Test DP 30d"), (30, 60, "_Test DP 60d"), (40, 90, "_Test DP 90d"))
+	)
+	ensure_terms_template(TERMS_NET30, ((100, 30, "_Test DP Net 30d"),))
+
+
+def ensure_terms_template(name: str, parts) -> None:
+	"""A Payment Terms Template of (portion %, days after invoice date, term name) parts."""
+	for _portion, days, term in parts:
+		if not frappe.db.exists("Payment Term", term):
+			frappe.get_doc(
 				{
-					"doctype": "Payment Terms Template",
-					"template_name": name,
-					"allocate_payment_based_on_payment_terms": 1,
+					"doctype": "Payment Term",
+					"payment_term_name": term,
+					"invoice_portion": 0,
+					"due_date_based_on": "Day(s) after invoice date",
+					"credit_days": days,
 				}
+			).insert(ignore_permissions=True)
+	if not frappe.db.exists("Payment Terms Template", name):
+		t = frappe.get_doc(
+			{
+				"doctype": "Payment Terms Template",
+				"template_name": name,
+				"allocate_payment_based_on_payment_terms": 1,
+			}
+		)
+		for portion, days, term in parts:
+			t.append(
+				"terms",
+				{
+					"payment_term": term,
+					"invoice_portion": portion,
+					"due_date_based_on": "Day(s) after invoice date",
+					"credit_days": days,
+				},
 			)
-			for portion, days, term in parts:
-				t.append(
-					"terms",
-					{
-						"payment_term": term,
-						"invoice_portion": portion,
-						"due_date_based_on": "Day(s) after invoice date",
-						"credit_days": days,
-					},
-				)
-			t.insert(ignore_permissions=True)
+		t.insert(ignore_permissions=True)
 
 
 def ensure_template(name: str = TEMPLATE):
@@ -171,41 +175,12 @@ def make_customer(name: str, **fields) -> str:
 
 
 DEPOSIT_TERMS = "_Test DP Deposit 30/70"
-DEPOSIT_PARTS = (("_Test DP Dep 30%", 30, 0), ("_Test DP Bal 70%", 70, 30))
+DEPOSIT_PARTS = ((30, 0, "_Test DP Dep 30%"), (70, 30, "_Test DP Bal 70%"))
 
 
 def ensure_deposit_terms():
 	"""An order template: 30% deposit due at once, 70% balance 30 days later."""
-	for term, portion, days in DEPOSIT_PARTS:
-		if not frappe.db.exists("Payment Term", term):
-			frappe.get_doc(
-				{
-					"doctype": "Payment Term",
-					"payment_term_name": term,
-					"invoice_portion": portion,
-					"due_date_based_on": "Day(s) after invoice date",
-					"credit_days": days,
-				}
-			).insert(ignore_permissions=True)
-	if not frappe.db.exists("Payment Terms Template", DEPOSIT_TERMS):
-		t = frappe.get_doc(
-			{
-				"doctype": "Payment Terms Template",
-				"template_name": DEPOSIT_TERMS,
-				"allocate_payment_based_on_payment_terms": 1,
-			}
-		)
-		for term, portion, days in DEPOSIT_PARTS:
-			t.append(
-				"terms",
-				{
-					"payment_term": term,
-					"invoice_portion": portion,
-					"due_date_based_on": "Day(s) after invoice date",
-					"credit_days": days,
-				},
-			)
-		t.insert(ignore_permissions=True)
+	ensure_terms_template(DEPOSIT_TERMS, DEPOSIT_PARTS)
 
 
 def make_order(customer: str, date, delivery_days: int = 10, rate: float = 1000, terms: str | None = None):

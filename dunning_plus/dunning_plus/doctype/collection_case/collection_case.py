@@ -243,18 +243,6 @@ class CollectionCase(Document):
 
 
 def _collections_manager() -> str | None:
-	has_role = frappe.qb.DocType("Has Role")
-	user = frappe.qb.DocType("User")
-	found = (
-		frappe.qb.from_(has_role)
-		.join(user)
-		.on(user.name == has_role.parent)
-		.select(user.name)
-		.where(
-			(has_role.role == "Collections Manager") & (user.enabled == 1) & (has_role.parenttype == "User")
-		)
-		.orderby(user.name)
-		.limit(1)
-		.run()
-	)
-	return found[0][0] if found else None
+	from dunning_plus.delivery import users_with_role
+
+	return next(iter(users_with_role("Collections Manager")), None)
