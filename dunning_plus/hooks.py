@@ -14,6 +14,8 @@ required_apps = ["frappe/erpnext"]
 # ------------
 after_install = "dunning_plus.install.after_install"
 before_uninstall = "dunning_plus.install.before_uninstall"
+# `run-tests --app dunning_plus` runs only our before_tests: it completes ERPNext's setup as ERPNext's own does.
+before_tests = "dunning_plus.install.before_tests"
 
 # Document events (ERPNext is extended through events, never by overriding its classes)
 # ---------------

@@ -24,6 +24,13 @@ def after_install():
 def before_uninstall():
 	delete_dunning_custom_fields()
 	revoke_read_access()
+	delete_scheduled_jobs()
+
+
+def before_tests():
+	from erpnext.setup.utils import before_tests as erpnext_before_tests
+
+	erpnext_before_tests()
 
 
 def create_roles():
@@ -77,3 +84,9 @@ def revoke_read_access():
 	).run()
 	for doctype in READ_ACCESS:
 		frappe.clear_cache(doctype=doctype)
+
+
+def delete_scheduled_jobs():
+	"""Frappe syncs job types from hooks on migrate but leaves an uninstalled app's behind."""
+	job = frappe.qb.DocType("Scheduled Job Type")
+	frappe.qb.from_(job).delete().where(job.method.like("dunning_plus.%")).run()
