@@ -5,7 +5,7 @@
 Prints one line per check, ``ok <what>`` or ``FAIL <what>: <detail>``; exits 1 when a check fails.
 With ``installed``: the app, its doctypes, custom fields (and their columns), roles, read grants and
 scheduler jobs are there. With ``uninstalled``: none of its custom fields, doctypes, tables, records
-of its module, role permissions, user permissions or scheduler jobs is left, and no hook of it runs.
+of its module, role permissions or scheduler jobs is left, and no hook of it runs.
 """
 
 from __future__ import annotations
@@ -99,7 +99,9 @@ def uninstalled() -> None:
 		check(f"no table of {dt}", not frappe.db.table_exists(dt), "table left")
 	for dt, fields in get_custom_fields().items():
 		names = [f["fieldname"] for f in fields]
-		left = frappe.get_all("Custom Field", filters={"dt": dt, "fieldname": ["in", names]}, pluck="fieldname")
+		left = frappe.get_all(
+			"Custom Field", filters={"dt": dt, "fieldname": ["in", names]}, pluck="fieldname"
+		)
 		check(f"no custom field on {dt}", not left, ", ".join(left))
 		meta_left = [n for n in names if frappe.get_meta(dt).has_field(n)]
 		check(f"{dt} form has none of our fields", not meta_left, ", ".join(meta_left))
@@ -123,7 +125,9 @@ def uninstalled() -> None:
 	events = frappe.get_hooks("doc_events")
 	ours = [h for dt in events.values() for hs in dt.values() for h in hs if h.startswith(APP + ".")]
 	check("no doc event of ours runs", not ours, ", ".join(ours[:5]))
-	jobs_hooked = [m for m in frappe.get_hooks("scheduler_events").get("hourly_long", []) if m.startswith(APP)]
+	jobs_hooked = [
+		m for m in frappe.get_hooks("scheduler_events").get("hourly_long", []) if m.startswith(APP)
+	]
 	check("no scheduler hook of ours", not jobs_hooked, ", ".join(jobs_hooked))
 
 
