@@ -130,17 +130,25 @@ def advance_of(doc, pe) -> Advance:
 
 
 def propose(doc) -> list[dict]:
-	"""Rows for the document by its rule, from the engine."""
+	"""Rows for the document by its rule, from the engine; says so when there is nothing to allocate to."""
 	pe = frappe.get_doc("Payment Entry", doc.payment_entry)
 	check_payment(doc, pe)
-	advance = advance_of(doc, pe)
-	rows = [r for r in candidate_rows(doc) if r.currency == advance.currency]
+	rows = proposal(doc, pe)
 	if not rows:
 		frappe.throw(
 			_("Customer {0} has no open invoice instalment in {1} to allocate to.").format(
-				frappe.bold(doc.customer), advance.currency
+				frappe.bold(doc.customer), advance_of(doc, pe).currency
 			)
 		)
+	return rows
+
+
+def proposal(doc, pe) -> list[dict]:
+	"""The engine's rows for a checked payment; empty when no open instalment is in its currency."""
+	advance = advance_of(doc, pe)
+	rows = [r for r in candidate_rows(doc) if r.currency == advance.currency]
+	if not rows or advance.unallocated <= 0:
+		return []
 	rule = RULES[doc.allocation_rule or "Earliest Due First"]
 	if rule == AllocationRule.MANUAL:
 		rule = AllocationRule.EARLIEST_DUE
@@ -346,7 +354,11 @@ def unbook(doc) -> None:
 
 
 def auto_allocate_for_invoice(si) -> list[str]:
-	"""An invoice made from orders with advances gets an allocation prepared by the settings' rule."""
+	"""An invoice made from orders with advances gets an allocation prepared by the settings' rule.
+
+	An optional automation: it never blocks the invoice. A payment ERPNext already applied on the
+	invoice (its Advances table), one with nothing left, or an invoice with nothing open is left
+	alone; anything that still goes wrong is rolled back to before it and noted on the invoice."""
 	mode = (
 		frappe.db.get_single_value("Dunning Plus Settings", "auto_allocation") or "Prepare a Draft Allocation"
 	)
@@ -355,46 +367,87 @@ def auto_allocate_for_invoice(si) -> list[str]:
 	orders = sorted({i.sales_order for i in si.items if i.get("sales_order")})
 	if not orders:
 		return []
+	applied_by_erpnext = {
+		a.reference_name
+		for a in si.get("advances") or []
+		if a.reference_type == "Payment Entry" and flt(a.allocated_amount) > 0
+	}
 	rule = frappe.db.get_single_value("Dunning Plus Settings", "allocation_rule") or "Earliest Due First"
+	made = []
+	for order, payment in _order_advances(orders, si.customer):
+		if payment in applied_by_erpnext:
+			continue
+		savepoint = f"dp_alloc_{frappe.generate_hash(length=8)}"
+		frappe.db.savepoint(savepoint)
+		messages = len(frappe.local.message_log or [])
+		try:
+			name = _prepare_allocation(si, order, payment, rule, mode)
+		except Exception:
+			frappe.db.rollback(save_point=savepoint)
+			del frappe.local.message_log[messages:]
+			frappe.log_error(
+				title=_("Advance allocation not prepared for {0}").format(si.name),
+				reference_doctype="Sales Invoice",
+				reference_name=si.name,
+			)
+			si.add_comment(
+				"Info",
+				_(
+					"Dunning Plus could not prepare the allocation of advance {0}: allocate it by hand."
+				).format(payment),
+			)
+			continue
+		if name:
+			made.append(name)
+	return made
+
+
+def _order_advances(orders: list[str], customer: str) -> list[tuple[str, str]]:
+	"""(order, payment) for submitted payments of the customer with an amount against the orders."""
 	per = frappe.qb.DocType("Payment Entry Reference")
 	pe = frappe.qb.DocType("Payment Entry")
-	made = []
-	for order in orders:
-		payments = (
-			frappe.qb.from_(per)
-			.join(pe)
-			.on(pe.name == per.parent)
-			.select(pe.name)
-			.distinct()
-			.where(
-				(per.reference_doctype == "Sales Order")
-				& (per.reference_name == order)
-				& (per.allocated_amount > 0)
-				& (pe.docstatus == 1)
-				& (pe.party == si.customer)
-			)
-			.orderby(pe.name)
-			.run()
+	return [
+		(order, payment)
+		for order, payment in frappe.qb.from_(per)
+		.join(pe)
+		.on(pe.name == per.parent)
+		.select(per.reference_name, pe.name)
+		.distinct()
+		.where(
+			(per.reference_doctype == "Sales Order")
+			& per.reference_name.isin(orders)
+			& (per.allocated_amount > 0)
+			& (pe.docstatus == 1)
+			& (pe.party_type == "Customer")
+			& (pe.party == customer)
 		)
-		for (payment,) in payments:
-			doc = frappe.get_doc(
-				{
-					"doctype": "Advance Payment Allocation",
-					"company": si.company,
-					"customer": si.customer,
-					"payment_entry": payment,
-					"sales_order": order,
-					"posting_date": si.posting_date,
-					"allocation_rule": rule,
-				}
-			)
-			rows = [r for r in propose(doc) if r["sales_invoice"] == si.name and r["allocated_amount"]]
-			if not rows:
-				continue
-			doc.set("allocations", rows)
-			doc.flags.ignore_permissions = True
-			doc.insert()
-			if mode == "Submit the Allocation":
-				doc.submit()
-			made.append(doc.name)
-	return made
+		.orderby(per.reference_name)
+		.orderby(pe.name)
+		.run()
+	]
+
+
+def _prepare_allocation(si, order: str, payment: str, rule: str, mode: str) -> str | None:
+	doc = frappe.get_doc(
+		{
+			"doctype": "Advance Payment Allocation",
+			"company": si.company,
+			"customer": si.customer,
+			"payment_entry": payment,
+			"sales_order": order,
+			"posting_date": si.posting_date,
+			"allocation_rule": rule,
+		}
+	)
+	pe = frappe.get_doc("Payment Entry", payment)
+	if pe.company != si.company or available(pe, order) <= 0:
+		return None
+	rows = [r for r in proposal(doc, pe) if r["sales_invoice"] == si.name and r["allocated_amount"]]
+	if not rows:
+		return None
+	doc.set("allocations", rows)
+	doc.flags.ignore_permissions = True
+	doc.insert()
+	if mode == "Submit the Allocation":
+		doc.submit()
+	return doc.name
