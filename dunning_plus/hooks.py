@@ -25,10 +25,12 @@ doc_events = {
 		"on_submit": "dunning_plus.events.sales_invoice.on_submit",
 		"on_cancel": "dunning_plus.events.sales_invoice.on_cancel",
 		"on_update_after_submit": "dunning_plus.events.sales_invoice.on_update_after_submit",
+		"on_trash": "dunning_plus.events.sales_invoice.on_trash",
 	},
 	"Payment Entry": {
 		"on_submit": "dunning_plus.events.payments.payment_entry_changed",
 		"on_cancel": "dunning_plus.events.payments.payment_entry_changed",
+		"on_trash": "dunning_plus.events.payments.payment_entry_trashed",
 	},
 	"Journal Entry": {
 		"on_submit": "dunning_plus.events.payments.journal_entry_changed",
@@ -45,12 +47,17 @@ doc_events = {
 		"on_submit": "dunning_plus.events.sales_order.on_submit",
 		"on_cancel": "dunning_plus.events.sales_order.on_cancel",
 		"on_update_after_submit": "dunning_plus.events.sales_order.on_update_after_submit",
+		"on_trash": "dunning_plus.events.sales_order.on_trash",
 	},
 	"Customer": {
 		"validate": "dunning_plus.events.customer.validate",
 		"on_update": "dunning_plus.events.customer.on_update",
 	},
 }
+
+# The audit trail and the run log keep the names of documents deleted later, as Communication does;
+# the rest of what names an ERPNext document is cleaned up by the on_trash events above (links.py).
+ignore_links_on_delete = ["Collection Action", "Dunning Run Message", "Dunning Run Error"]
 
 # Permissions: a Collector works only their own cases
 # -----------

@@ -42,3 +42,11 @@ def ledger_entry_submitted(doc, method=None):
 	entries, Payment Reconciliation). The refresh runs once, just before the transaction commits."""
 	if doc.party_type == "Customer" and doc.party:
 		cases.mark_dirty(doc.company, doc.party)
+
+
+def payment_entry_trashed(doc, method=None):
+	from dunning_plus.links import forget_document
+
+	forget_document(
+		"Payment Entry", doc.name, doc.company, doc.party if doc.party_type == "Customer" else None
+	)

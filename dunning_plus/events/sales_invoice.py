@@ -52,6 +52,12 @@ def on_update_after_submit(doc, method=None):
 		refresh(doc)
 
 
+def on_trash(doc, method=None):
+	from dunning_plus.links import forget_document
+
+	forget_document("Sales Invoice", doc.name, doc.company, doc.customer)
+
+
 def refresh(doc):
 	cases.mark_dirty(doc.company, doc.customer)
 	if doc.is_return:

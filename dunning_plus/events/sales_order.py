@@ -43,3 +43,10 @@ def on_update_after_submit(doc, method=None):
 	deposits.sync_from_order(doc)
 	cases.mark_dirty(doc.company, doc.customer)
 	cases.flush()
+
+
+def on_trash(doc, method=None):
+	"""A deleted order takes its expected deposits (and their case items) with it."""
+	from dunning_plus.links import forget_document
+
+	forget_document("Sales Order", doc.name, doc.company, doc.customer)
