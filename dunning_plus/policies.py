@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import frappe
 from frappe import _
 from frappe.model.document import Document
@@ -105,9 +107,22 @@ def business_calendar(doc) -> BusinessCalendar:
 		]
 	skip_weekends = doc.get("skip_weekends")
 	weekend = frozenset({5, 6}) if skip_weekends is None or skip_weekends else frozenset()
-	start = get_time(doc.sending_window_start) if doc.sending_window_start else None
-	end = get_time(doc.sending_window_end) if doc.sending_window_end else None
+	start, end = sending_window(doc)
 	return BusinessCalendar(weekend=weekend, holidays=frozenset(holidays), window_start=start, window_end=end)
+
+
+def sending_window(doc) -> tuple[time | None, time | None]:
+	"""The policy's sending hours to the minute, or (None, None) when it does not restrict them.
+
+	Only an explicit "Restrict Sending Hours" makes a window: Frappe sets every Time field of a new
+	document to the minute it was made, which must not become a window one instant long."""
+	if not doc.get("restrict_sending_hours"):
+		return None, None
+
+	def minute(value):
+		return get_time(value).replace(second=0, microsecond=0) if value else None
+
+	return minute(doc.get("sending_window_start")), minute(doc.get("sending_window_end"))
 
 
 def load_policy(name: str) -> Policy:

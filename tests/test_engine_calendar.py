@@ -123,6 +123,7 @@ def test_window_accepts_time_objects():
 			"The sending window must start before it ends (18:00 is not before 08:00).",
 		),
 		({"window": ("09:00", "09:00")}, "must start before it ends"),
+		({"window": ("09:00", "09:00")}, "it starts and ends at 09:00"),
 		({"window": ("nine", "17:00")}, "Sending window time nine is not in HH:MM form."),
 		({"window": ("25:00", "26:00")}, "Sending window time 25:00 is not in HH:MM form."),
 		({"weekend": ["caturday"]}, "Unknown weekday caturday."),

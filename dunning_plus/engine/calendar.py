@@ -32,7 +32,14 @@ class BusinessCalendar:
 			raise CalendarError(_("A calendar cannot have every day of the week as weekend."))
 		if (self.window_start is None) != (self.window_end is None):
 			raise CalendarError(_("A sending window needs both a start and an end time."))
-		if self.window_start is not None and self.window_start >= self.window_end:
+		if self.window_start is not None and self.window_start == self.window_end:
+			raise CalendarError(
+				_(
+					"The sending window must start before it ends: it starts and ends at {0}. Give it a length, or send at any time."
+				),
+				self.window_start.strftime("%H:%M"),
+			)
+		if self.window_start is not None and self.window_start > self.window_end:
 			raise CalendarError(
 				_("The sending window must start before it ends ({0} is not before {1})."),
 				self.window_start.strftime("%H:%M"),

@@ -8,6 +8,14 @@ frappe.ui.form.on("Dunning Policy", {
 	holiday_list: (frm) => frm.trigger("render_preview"),
 	skip_weekends: (frm) => frm.trigger("render_preview"),
 	grace_days: (frm) => frm.trigger("render_preview"),
+	restrict_sending_hours(frm) {
+		// Frappe puts the current time in new Time fields: offer office hours instead.
+		const start = (frm.doc.sending_window_start || "").slice(0, 5);
+		const end = (frm.doc.sending_window_end || "").slice(0, 5);
+		if (frm.doc.restrict_sending_hours && (!start || !end || start >= end)) {
+			frm.set_value({ sending_window_start: "08:00:00", sending_window_end: "18:00:00" });
+		}
+	},
 	render_preview(frm) {
 		const wrapper = frm.get_field("preview").$wrapper;
 		if (!(frm.doc.steps || []).length) {

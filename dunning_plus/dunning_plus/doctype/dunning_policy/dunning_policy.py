@@ -6,12 +6,13 @@ from frappe import _
 from frappe.model.document import Document
 
 from dunning_plus.engine.errors import EngineError
-from dunning_plus.policies import clear_policy_cache, throw_engine_error, to_engine
+from dunning_plus.policies import clear_policy_cache, sending_window, throw_engine_error, to_engine
 
 
 class DunningPolicy(Document):
 	def validate(self):
 		self.validate_templates()
+		self.validate_sending_hours()
 		try:
 			to_engine(self)
 		except EngineError as e:
@@ -36,6 +37,22 @@ class DunningPolicy(Document):
 					title=_("Invalid Dunning Policy"),
 				)
 			seen.add((row.step_code, row.language))
+
+	def validate_sending_hours(self):
+		if not self.restrict_sending_hours:
+			# Frappe fills Time fields of a new document with the current time: not a window.
+			self.sending_window_start = self.sending_window_end = None
+			return
+		start, end = sending_window(self)
+		if not (start and end):
+			frappe.throw(
+				_("Set both Send From and Send Until, or clear Restrict Sending Hours."),
+				title=_("Invalid Dunning Policy"),
+			)
+		self.sending_window_start, self.sending_window_end = (
+			start.strftime("%H:%M:%S"),
+			end.strftime("%H:%M:%S"),
+		)
 
 	def on_update(self):
 		clear_policy_cache()

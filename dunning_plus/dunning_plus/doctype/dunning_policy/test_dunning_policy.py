@@ -1,6 +1,8 @@
 # Copyright (c) 2026, dunning_plus contributors
 # For license information, please see license.txt
 
+import datetime
+
 import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate
@@ -99,3 +101,96 @@ class TestDunningPolicy(FrappeTestCase):
 		# D+25 = Tuesday 06-30 stays; D+45 = Monday 07-20 stays
 		self.assertEqual(preview["L2"]["date"], str(add_days(due, 25)))
 		self.assertFalse(preview["L2"]["shifted"])
+
+	def test_a_policy_made_with_new_doc_has_no_sending_window(self):
+		"""issue 15 item 21: Frappe sets new Time fields to now; that must not become a window."""
+		doc = frappe.new_doc("Dunning Policy")
+		self.assertTrue(doc.sending_window_start)  # Frappe's own default for a Time field
+		doc.update({"policy_name": "_Test DP NewDoc", "company": COMPANY, "steps": STANDARD_STEPS})
+		doc.insert()
+		self.assertFalse(doc.restrict_sending_hours)
+		self.assertIsNone(doc.sending_window_start)
+		calendar = load_policy("_Test DP NewDoc").calendar
+		self.assertIsNone(calendar.window_start)
+		moment = datetime.datetime(2026, 6, 5, 23, 30)  # a Friday, late at night
+		self.assertEqual(calendar.next_send_time(moment), moment)
+
+	def test_restricted_sending_hours_from_the_form(self):
+		doc = self.new_policy(
+			"_Test DP Window",
+			STANDARD_STEPS,
+			restrict_sending_hours=1,
+			sending_window_start="08:00:27.123",
+			sending_window_end="18:00:00",
+		)
+		doc.insert()
+		calendar = load_policy("_Test DP Window").calendar
+		self.assertEqual((calendar.window_start, calendar.window_end), (datetime.time(8), datetime.time(18)))
+		self.assertEqual(
+			calendar.next_send_time(datetime.datetime(2026, 6, 5, 6, 0)), datetime.datetime(2026, 6, 5, 8, 0)
+		)
+
+	def test_equal_or_missing_sending_hours_are_refused(self):
+		same = self.new_policy(
+			"_Test DP Same",
+			STANDARD_STEPS,
+			restrict_sending_hours=1,
+			sending_window_start="09:15:01",
+			sending_window_end="09:15:59",
+		)
+		with self.assertRaisesRegex(frappe.ValidationError, "it starts and ends at 09:15"):
+			same.insert()
+		self.assertFalse(frappe.db.exists("Dunning Policy", "_Test DP Same"))
+		# A new document gets every Time field filled by Frappe; a saved one can have one cleared.
+		missing = self.new_policy(
+			"_Test DP Missing",
+			STANDARD_STEPS,
+			restrict_sending_hours=1,
+			sending_window_start="09:00",
+			sending_window_end="17:00",
+		).insert()
+		missing.sending_window_end = None
+		with self.assertRaisesRegex(frappe.ValidationError, "Set both Send From and Send Until"):
+			missing.save()
+		self.assertEqual(
+			str(frappe.db.get_value("Dunning Policy", missing.name, "sending_window_end")), "17:00:00"
+		)
+
+	def test_patch_keeps_real_windows_and_drops_instant_ones(self):
+		from dunning_plus.patches.v0_1.explicit_sending_hours import execute
+
+		ensure_policy("_Test DP Old Real")
+		ensure_policy("_Test DP Old Instant")
+		frappe.db.set_value(
+			"Dunning Policy",
+			"_Test DP Old Real",
+			{
+				"restrict_sending_hours": 0,
+				"sending_window_start": "07:00:00",
+				"sending_window_end": "17:30:00",
+			},
+		)
+		frappe.db.set_value(
+			"Dunning Policy",
+			"_Test DP Old Instant",
+			{
+				"restrict_sending_hours": 0,
+				"sending_window_start": "10:42:13.000001",
+				"sending_window_end": "10:42:13.000007",
+			},
+		)
+		execute()
+		real = frappe.db.get_value(
+			"Dunning Policy",
+			"_Test DP Old Real",
+			["restrict_sending_hours", "sending_window_start"],
+			as_dict=1,
+		)
+		instant = frappe.db.get_value(
+			"Dunning Policy",
+			"_Test DP Old Instant",
+			["restrict_sending_hours", "sending_window_start"],
+			as_dict=1,
+		)
+		self.assertEqual((real.restrict_sending_hours, str(real.sending_window_start)), (1, "7:00:00"))
+		self.assertEqual((instant.restrict_sending_hours, instant.sending_window_start), (0, None))
