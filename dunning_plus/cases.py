@@ -30,7 +30,16 @@ from dunning_plus.engine.score import Behaviour, score_customer
 from dunning_plus.policies import policy_book
 
 CLOSED = ("Resolved", "Written Off", "Closed")
-PAUSED_BY = {HoldReason.PROMISE: "Promise", HoldReason.DISPUTE: "Dispute", HoldReason.BLOCKED: "Block"}
+PAUSED_BY = {
+	HoldReason.PROMISE: "Promise",
+	HoldReason.DISPUTE: "Dispute",
+	HoldReason.BLOCKED: "Block",
+	HoldReason.CREDIT: "Credit",
+}
+# Step actions that went (or are going) out: an item's level and last step count only these, not a
+# step that waits for approval or review, or one that was dropped or skipped.
+SENT = ("Queued", "Sent", "To Print")
+WAITING = ("Pending Approval", "Proposed")
 CASE_FIELDS = (
 	"policy",
 	"status",
@@ -38,8 +47,10 @@ CASE_FIELDS = (
 	"collector",
 	"currency",
 	"outstanding_amount",
+	"open_credit_amount",
 	"overdue_amount",
 	"not_due_amount",
+	"dunned_amount",
 	"disputed_amount",
 	"promised_amount",
 	"next_action",
@@ -59,11 +70,13 @@ ITEM_FIELDS = (
 	"due_date",
 	"payment_amount",
 	"outstanding",
+	"credit_applied",
 	"disputed_amount",
 	"track",
 	"level",
 	"last_step",
 	"last_step_date",
+	"pending_step",
 	"paused_by",
 	"paused_until",
 	"currency",
@@ -83,11 +96,12 @@ def open_case_name(company: str, customer: str) -> str | None:
 class CaseData:
 	"""A customer's ledger view already read by the caller (the cycle reads a whole batch at once)."""
 
-	instalments: list
+	instalments: list  # with the open credits netted (ledger.read_position)
 	book: object
 	profiles: dict
 	promises: list = field(default_factory=list)
 	disputes: list = field(default_factory=list)
+	credits: list = field(default_factory=list)
 
 
 def compute_case(
@@ -102,12 +116,14 @@ def compute_case(
 	case_name = case_name or open_case_name(company, customer)
 	ctx = ctx or CaseContext.load(company, [customer], as_of)
 	if data is None:
+		instalments, credits, _netting = ledger.read_position(company, [customer])
 		data = CaseData(
-			instalments=ledger.read_instalments(company, [customer]),
+			instalments=instalments,
 			book=policy_book(company),
 			profiles=ledger.read_customers([customer]),
 			promises=ledger.read_promises(company, [customer]),
 			disputes=ledger.read_disputes(company, [customer]),
+			credits=credits,
 		)
 	instalments, book, profiles = data.instalments, data.book, data.profiles
 	promises, disputes = data.promises, data.disputes
@@ -118,13 +134,14 @@ def compute_case(
 	history = ctx.history.get(customer, {})
 	disputed = {}
 	if disputes:
-		disputed = disputed_amounts(disputes, {i.id: i.outstanding for i in instalments}, as_of)
+		disputed = disputed_amounts(disputes, {i.id: i.due for i in instalments}, as_of)
 
 	items = []
 	strongest: PolicyStep | None = None
 	level = 0
 	policies_used: list[str] = []
-	next_candidates: list[tuple[date, str]] = []
+	# (priority, date, text): what waits for a person (approval, review) comes before any step
+	next_candidates: list[tuple[int, date, str]] = []
 	sla_candidates: list[datetime] = []
 	for inst in instalments:
 		choice = book.choose(inst, profile)
@@ -139,28 +156,33 @@ def compute_case(
 			continue
 		if policy.name not in policies_used:
 			policies_used.append(policy.name)
-		steps_taken = [policy.step(c) for c in inst.taken if c in ts.index_by_code]
-		item_level = max((s.level for s in steps_taken), default=0)
-		last = max(steps_taken, key=lambda s: ts.index_by_code[s.code], default=None)
-		for s in steps_taken:
+		actions = history.get(inst.id, [])
+		sent = {h.step_code for h in actions if h.status in SENT}
+		steps_sent = [policy.step(c) for c in inst.taken if c in ts.index_by_code and c in sent]
+		item_level = max((s.level for s in steps_sent), default=0)
+		last = max(steps_sent, key=lambda s: ts.index_by_code[s.code], default=None)
+		for s in steps_sent:
 			if strongest is None or SEVERITY[s.kind] > SEVERITY[strongest.kind]:
 				strongest = s
 		level = max(level, item_level)
-		last_actions = [h for h in history.get(inst.id, []) if last and h.step_code == last.code]
+		last_actions = [h for h in actions if last and h.step_code == last.code and h.status in SENT]
 		last_date = getdate(last_actions[-1].action_date) if last_actions else None
 		if last and last.sla_hours and last_actions:
 			sla_candidates.append(add_to_date(get_datetime(last_actions[-1].creation), hours=last.sla_hours))
+		waiting = [h for h in actions if h.status in WAITING and h.step_code in ts.index_by_code]
+		pending_step = None
+		if waiting:
+			w = waiting[-1]
+			step = policy.step(w.step_code)
+			pending_step = f"{step.code} ({_(w.status)})"
+			verb = _("Approve or drop {0} ({1})") if w.status == "Pending Approval" else _("Review {0} ({1})")
+			next_candidates.append((0, getdate(w.action_date), verb.format(_(step.title), step.code)))
 		hold = holds.get(inst.id)
 		paused_by = PAUSED_BY.get(hold.reason) if hold else None
-		if inst.id in due_now:
-			a = due_now[inst.id]
-			next_candidates.append((as_of, f"{a.step.title} ({a.step.code})"))
-		elif paused_by == "Promise" and hold.until:
-			next_candidates.append((hold.until + timedelta(days=1), _("Check promise")))
-		elif not paused_by:
-			nxt = next_step(inst, policy, as_of)
+		if not waiting:  # a step waiting for a person is the item's next action already
+			nxt = _item_next(inst, policy, hold, paused_by, due_now.get(inst.id), as_of)
 			if nxt:
-				next_candidates.append((nxt[1], f"{nxt[0].title} ({nxt[0].code})"))
+				next_candidates.append((1, *nxt))
 		items.append(
 			frappe._dict(
 				reference_doctype="Sales Order" if inst.track.value == "deposit" else "Sales Invoice",
@@ -170,11 +192,13 @@ def compute_case(
 				due_date=inst.due_date,
 				payment_amount=float(inst.amount or inst.outstanding),
 				outstanding=float(inst.outstanding),
+				credit_applied=float(inst.credit),
 				disputed_amount=float(disputed.get(inst.id, ZERO)),
 				track="Deposit" if inst.track.value == "deposit" else "Invoice",
 				level=item_level,
 				last_step=last.code if last else None,
 				last_step_date=last_date,
+				pending_step=pending_step,
 				paused_by=paused_by,
 				paused_until=hold.until if hold and paused_by else None,
 				currency=inst.currency,
@@ -182,13 +206,26 @@ def compute_case(
 			)
 		)
 
-	outstanding = sum((i._inst.outstanding for i in items), ZERO)
-	overdue = sum((i._inst.outstanding for i in items if i._inst.due_date < as_of), ZERO)
+	in_view = sum((i._inst.outstanding for i in items), ZERO)
+	# The customer's whole open position, in view of a step or not; overdue and not yet due are
+	# what is owed once the open credits are netted.
+	outstanding = sum((i.outstanding for i in instalments), ZERO)
+	overdue = sum((max(i.due, ZERO) for i in instalments if i.due_date < as_of), ZERO)
+	not_due = sum((max(i.due, ZERO) for i in instalments if i.due_date >= as_of), ZERO)
+	open_credit = sum((c.amount for c in data.credits if c.customer == customer), ZERO)
+	dunned = sum(
+		(
+			max(i._inst.due - to_money(i.disputed_amount), ZERO)
+			for i in items
+			if not i.paused_by and i._inst.due_date < as_of
+		),
+		ZERO,
+	)
 	item_ids = {i.payment_schedule for i in items}
 	promised = sum((p.amount for p in promises if item_ids & set(p.items)), ZERO)
 	open_items = [i for i in items if i.outstanding > 0]
 	facts = CaseFacts(
-		outstanding=outstanding,
+		outstanding=in_view,
 		strongest_step=strongest,
 		level=level,
 		pending_approval=customer in ctx.pending_approval,
@@ -204,6 +241,7 @@ def compute_case(
 	status, level = derive_status(facts)
 	score = _score(customer, as_of, instalments, ctx)
 	next_candidates.sort()
+	show_next = next_candidates and status.value not in CLOSED
 	case = frappe._dict(
 		company=company,
 		customer=customer,
@@ -213,12 +251,14 @@ def compute_case(
 		collector=(profile.collector if profile else None) or ctx.default_collector,
 		currency=items[0].currency if items else None,
 		outstanding_amount=float(outstanding),
+		open_credit_amount=float(open_credit),
 		overdue_amount=float(overdue),
-		not_due_amount=float(outstanding - overdue),
+		not_due_amount=float(not_due),
+		dunned_amount=float(dunned),
 		disputed_amount=sum(i.disputed_amount for i in items),
 		promised_amount=float(promised),
-		next_action=next_candidates[0][1] if next_candidates and status.value not in CLOSED else None,
-		next_action_date=next_candidates[0][0] if next_candidates and status.value not in CLOSED else None,
+		next_action=next_candidates[0][2] if show_next else None,
+		next_action_date=next_candidates[0][1] if show_next else None,
 		sla_due=min(sla_candidates) if sla_candidates else None,
 		hold_reason=profile.block.reason if facts.on_hold else None,
 		hold_until=profile.block.until if facts.on_hold else None,
@@ -233,6 +273,20 @@ def compute_case(
 		items=[{k: i[k] for k in ITEM_FIELDS} for i in items],
 	)
 	return case
+
+
+def _item_next(inst, policy, hold, paused_by, due_action, as_of) -> tuple[date, str] | None:
+	if due_action is not None:
+		return as_of, f"{_(due_action.step.title)} ({due_action.step.code})"
+	if paused_by == "Credit":
+		return as_of, _("Reconcile the open credits with this invoice")
+	if paused_by == "Promise" and hold.until:
+		return hold.until + timedelta(days=1), _("Check promise")
+	if not paused_by:
+		nxt = next_step(inst, policy, as_of)
+		if nxt:
+			return nxt[1], f"{_(nxt[0].title)} ({nxt[0].code})"
+	return None
 
 
 class CaseContext:
@@ -336,10 +390,10 @@ class CaseContext:
 
 
 def _score(customer: str, as_of: date, instalments, ctx: CaseContext):
-	balance = sum((i.outstanding for i in instalments), ZERO)
+	balance = sum((max(i.due, ZERO) for i in instalments), ZERO)
 	if balance <= 0:
 		return None
-	overdue = sum((i.outstanding for i in instalments if i.due_date < as_of), ZERO)
+	overdue = sum((max(i.due, ZERO) for i in instalments if i.due_date < as_of), ZERO)
 	closed = ctx.promises_closed.get(customer, [])
 	since = ctx.since.get(customer)
 	return score_customer(

@@ -83,6 +83,7 @@ class BatchData:
 	promises: list = field(default_factory=list)
 	disputes: list = field(default_factory=list)
 	ctx: object = None
+	credits: list = field(default_factory=list)
 
 
 class BatchResult:
@@ -114,7 +115,7 @@ def process_customers(
 	res = BatchResult()
 	if not customers:
 		return res
-	instalments = ledger.read_instalments(company, customers)
+	instalments, credits, _netting = ledger.read_position(company, customers)
 	profiles = ledger.read_customers(customers)
 	book = policy_book(company)
 	promises = ledger.read_promises(company, customers)
@@ -125,7 +126,13 @@ def process_customers(
 		by_inst[inst.customer].append(inst)
 	with_messages = sorted({m.customer for m in plan.messages})
 	batch = BatchData(
-		by_inst, book, profiles, promises, disputes, cases.CaseContext.load(company, with_messages, as_of)
+		by_inst,
+		book,
+		profiles,
+		promises,
+		disputes,
+		cases.CaseContext.load(company, with_messages, as_of),
+		credits,
 	)
 	res.evaluated = plan.evaluated
 	res.held = len(plan.holds)
@@ -294,6 +301,7 @@ def _case_data(batch, customer: str, todo: list[Message]):
 		profiles={customer: batch.profiles[customer]} if customer in batch.profiles else {},
 		promises=[p for p in batch.promises if p.customer == customer],
 		disputes=[d for d in batch.disputes if d.customer == customer],
+		credits=[c for c in batch.credits if c.customer == customer],
 	)
 
 
@@ -735,7 +743,7 @@ def rebuild_message(company: str, customer: str, action_names: list[str]) -> tup
 	)
 	book = policy_book(company)
 	profiles = ledger.read_customers([customer])
-	open_rows = {i.id: i for i in ledger.read_instalments(company, [customer])}
+	open_rows = {i.id: i for i in ledger.read_position(company, [customer])[0] if i.due > 0}
 	actions = []
 	policy_name = None
 	for r in rows:
@@ -754,7 +762,7 @@ def rebuild_message(company: str, customer: str, action_names: list[str]) -> tup
 				step=step,
 				step_index=ts.index_by_code[step.code],
 				fire_date=getdate(r.action_date),
-				amount=inst.outstanding,
+				amount=inst.due,
 				days_overdue=(getdate(nowdate()) - inst.due_date).days,
 				skipped=(),
 				key=action_key(company, customer, inst.id, step.code),

@@ -16,8 +16,24 @@ from dunning_plus.policies import KIND_FROM_ENGINE
 STATEMENT_FORMAT = "Open Items Statement"
 
 
+from dunning_plus.statement import CREDIT_LABELS
+
+
 def message_context(msg: Message, case_name: str) -> dict:
+	from dunning_plus.ledger import read_credits
+
 	customer = frappe.get_cached_doc("Customer", msg.customer)
+	credits = [
+		{
+			"voucher": c.id,
+			"kind": _(CREDIT_LABELS[c.kind.value]),
+			"date": c.posting_date,
+			"amount": flt(c.amount),
+			"against": c.against,
+		}
+		for c in read_credits(msg.company, [msg.customer])
+		if c.currency == msg.currency
+	]
 	items = [
 		{
 			"invoice": a.instalment.invoice,
@@ -25,6 +41,7 @@ def message_context(msg: Message, case_name: str) -> dict:
 			"due_date": a.instalment.due_date,
 			"days_overdue": max(a.days_overdue, 0),
 			"outstanding": flt(a.instalment.outstanding),
+			"credit_applied": flt(a.instalment.credit),
 			"amount": flt(a.amount),
 			"step": a.step.code,
 			"step_title": _(a.step.title),
@@ -39,6 +56,9 @@ def message_context(msg: Message, case_name: str) -> dict:
 		"company": msg.company,
 		"case": case_name,
 		"items": items,
+		# open credit notes and unallocated payments: already netted against the amounts above
+		"credits": credits,
+		"credit_total": sum(c["amount"] for c in credits),
 		"currency": msg.currency,
 		"total": flt(msg.total),
 		"fee": flt(msg.fee),

@@ -85,6 +85,9 @@ override_doctype_dashboards = {
 	"Sales Invoice": "dunning_plus.dashboards.sales_invoice_dashboard",
 }
 
+# Print formats: the open-items statement reads the customer's whole open position and open credits
+jinja = {"methods": ["dunning_plus.statement.dunning_statement"]}
+
 # Scheduled work
 # --------------
 # The daily cycle starts at the hour set in Dunning Plus Settings (checked by an hourly cron) and

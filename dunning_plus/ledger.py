@@ -10,10 +10,11 @@ from datetime import date
 from decimal import Decimal
 
 import frappe
-from frappe.query_builder.functions import Max
+from frappe.query_builder.functions import Max, Sum
 from frappe.utils import getdate
 
 from dunning_plus.engine.cadence import CustomerProfile, Instalment
+from dunning_plus.engine.credits import Credit, CreditKind, CreditNetting, apply_credits
 from dunning_plus.engine.money import to_money
 from dunning_plus.engine.policy import Track
 from dunning_plus.engine.precedence import Block, BlockScope
@@ -138,6 +139,132 @@ def read_instalments(
 			out = [_with_taken(i, taken.get(i.id)) for i in out]
 	out.sort(key=lambda i: (i.customer, i.due_date, i.invoice, i.id))
 	return out
+
+
+def read_credits(company: str | None = None, customers: Iterable[str] | None = None) -> list[Credit]:
+	"""The customers' open credits, as ERPNext's ledger has them: credit notes with their own negative
+	outstanding, unallocated receipts, and journal entries crediting the customer with nothing
+	against them. Reconciling any of them (Payment Reconciliation) makes it disappear from here."""
+	customers = list(customers) if customers is not None else None
+	if customers is not None and not customers:
+		return []
+	out: list[Credit] = []
+	si = frappe.qb.DocType("Sales Invoice")
+	query = (
+		frappe.qb.from_(si)
+		.select(
+			si.name,
+			si.customer,
+			si.company,
+			si.currency,
+			si.party_account_currency,
+			si.conversion_rate,
+			si.outstanding_amount,
+			si.posting_date,
+			si.return_against,
+		)
+		.where((si.docstatus == 1) & (si.is_return == 1) & (si.outstanding_amount < 0))
+	)
+	pe = frappe.qb.DocType("Payment Entry")
+	payments = (
+		frappe.qb.from_(pe)
+		.select(
+			pe.name,
+			pe.party,
+			pe.company,
+			pe.paid_from_account_currency,
+			pe.unallocated_amount,
+			pe.posting_date,
+		)
+		.where(
+			(pe.docstatus == 1)
+			& (pe.payment_type == "Receive")
+			& (pe.party_type == "Customer")
+			& (pe.unallocated_amount > 0)
+		)
+	)
+	ple = frappe.qb.DocType("Payment Ledger Entry")
+	journals = (
+		frappe.qb.from_(ple)
+		.select(
+			ple.voucher_no,
+			ple.party,
+			ple.company,
+			ple.account_currency,
+			Sum(ple.amount_in_account_currency).as_("balance"),
+			Max(ple.posting_date).as_("posting_date"),
+		)
+		.where(
+			(ple.voucher_type == "Journal Entry")
+			& (ple.against_voucher_type == "Journal Entry")
+			& (ple.against_voucher_no == ple.voucher_no)
+			& (ple.party_type == "Customer")
+			& (ple.delinked == 0)
+		)
+		.groupby(ple.voucher_no, ple.party, ple.company, ple.account_currency)
+		.having(Sum(ple.amount_in_account_currency) < 0)
+	)
+	if company:
+		query = query.where(si.company == company)
+		payments = payments.where(pe.company == company)
+		journals = journals.where(ple.company == company)
+	if customers is not None:
+		query = query.where(si.customer.isin(customers))
+		payments = payments.where(pe.party.isin(customers))
+		journals = journals.where(ple.party.isin(customers))
+	for r in query.run(as_dict=True):
+		amount = -_money(r.outstanding_amount)
+		if r.party_account_currency and r.party_account_currency != r.currency and r.conversion_rate:
+			amount = to_money(amount / Decimal(str(r.conversion_rate)))
+		out.append(
+			Credit(
+				r.name,
+				CreditKind.CREDIT_NOTE,
+				r.customer,
+				r.company,
+				r.currency,
+				amount,
+				getdate(r.posting_date),
+				r.return_against or None,
+			)
+		)
+	for r in payments.run(as_dict=True):
+		out.append(
+			Credit(
+				r.name,
+				CreditKind.PAYMENT,
+				r.party,
+				r.company,
+				r.paid_from_account_currency,
+				_money(r.unallocated_amount),
+				getdate(r.posting_date),
+			)
+		)
+	for r in journals.run(as_dict=True):
+		out.append(
+			Credit(
+				r.voucher_no,
+				CreditKind.JOURNAL_ENTRY,
+				r.party,
+				r.company,
+				r.account_currency,
+				-_money(r.balance),
+				getdate(r.posting_date),
+			)
+		)
+	out.sort(key=lambda c: (c.customer, c.posting_date, c.id))
+	return out
+
+
+def read_position(
+	company: str | None = None, customers: Iterable[str] | None = None, with_taken: bool = True
+) -> tuple[list[Instalment], list[Credit], CreditNetting]:
+	"""Open instalments with the customers' open credits netted against them (what may be dunned)."""
+	customers = list(customers) if customers is not None else None
+	instalments = read_instalments(company, customers, with_taken=with_taken)
+	credits = read_credits(company, customers) if instalments or customers is not None else []
+	netting = apply_credits(instalments, credits)
+	return netting.instalments, credits, netting
 
 
 def read_deposits(company: str | None = None, customers: list[str] | None = None) -> list[Instalment]:

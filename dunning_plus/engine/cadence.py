@@ -2,7 +2,8 @@
 
 Rules, in the order they are applied to each instalment:
 
-1. Nothing for an instalment with nothing outstanding, or without an applicable, enabled policy.
+1. Nothing for an instalment with nothing outstanding once the customer's open credits are netted
+   against it (``engine.credits``; held as covered by credit), or without an applicable, enabled policy.
 2. A dunning block (invoice, then customer) in force holds the instalment.
 3. A pending promise covering it holds it until the promised date plus grace (policy may opt out).
 4. An open dispute takes its amount out; fully disputed items are held (policy may opt out).
@@ -54,6 +55,12 @@ class Instalment:
 	block: Block | None = None  # the invoice's own dunning block
 	taken: tuple[str, ...] = ()  # codes of the steps already taken for this instalment
 	amount: Decimal | None = None  # the instalment's original amount, when known
+	credit: Decimal = ZERO  # open credits of the customer netted against it (engine.credits)
+
+	@property
+	def due(self) -> Decimal:
+		"""What is still owed on it: the outstanding less the open credits netted against it."""
+		return self.outstanding - self.credit
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class PolicyBook:
 
 
 class HoldReason(StrEnum):
+	CREDIT = "credit"  # covered by the customer's open credits
 	NO_POLICY = "no_policy"
 	POLICY_DISABLED = "policy_disabled"
 	BLOCKED = "blocked"
@@ -101,7 +109,7 @@ class DueAction:
 	step: PolicyStep
 	step_index: int
 	fire_date: date
-	amount: Decimal  # outstanding less any disputed part
+	amount: Decimal  # outstanding less open credits and any disputed part
 	days_overdue: int
 	skipped: tuple[str, ...]
 	key: str
@@ -243,7 +251,7 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes) -> CyclePl
 					held_until[item] = end
 	disputed: dict[str, Decimal] = {}
 	if disputes:
-		disputed = disputed_amounts(disputes, {i.id: i.outstanding for i in instalments}, on)
+		disputed = disputed_amounts(disputes, {i.id: i.outstanding - i.credit for i in instalments}, on)
 
 	on_ord = on.toordinal()
 	actions: list[DueAction] = []
@@ -256,6 +264,10 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes) -> CyclePl
 
 	for inst in instalments:
 		if inst.outstanding <= 0:
+			continue
+		due = inst.outstanding - inst.credit if inst.credit else inst.outstanding
+		if due <= 0:
+			holds.append(Hold(inst, HoldReason.CREDIT, detail=str(inst.credit)))
 			continue
 		cache_key = (inst.policy, inst.customer, inst.company, inst.track)
 		hit = resolved.get(cache_key)
@@ -288,7 +300,7 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes) -> CyclePl
 		if held_until and policy.pause_on_promise and inst.id in held_until:
 			holds.append(Hold(inst, HoldReason.PROMISE, until=held_until[inst.id]))
 			continue
-		amount = inst.outstanding
+		amount = due
 		if disputed and inst.id in disputed and policy.pause_on_dispute:
 			amount = amount - disputed[inst.id]
 			if amount <= 0:

@@ -338,7 +338,10 @@ def pay(invoice: str, amount: float, posting_date, payment_term: str | None = No
 	return pe
 
 
-def credit_note(invoice: str, amount: float, posting_date):
+def credit_note(invoice: str, amount: float, posting_date, own_outstanding: bool = False):
+	"""A return of ``amount`` against ``invoice``. ``own_outstanding``: ERPNext v15's default "Update
+	Outstanding for Self" (the return keeps its own negative outstanding, the invoice is unchanged);
+	otherwise the return reduces the invoice's outstanding."""
 	from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 
 	cn = make_sales_return(invoice)
@@ -348,7 +351,7 @@ def credit_note(invoice: str, amount: float, posting_date):
 	cn.items[0].rate = amount
 	cn.payment_schedule = []
 	if cn.meta.has_field("update_outstanding_for_self"):
-		cn.update_outstanding_for_self = 0  # apply against the invoice, as a credit note usually is
+		cn.update_outstanding_for_self = 1 if own_outstanding else 0
 	cn.insert(ignore_permissions=True)
 	cn.submit()
 	return cn

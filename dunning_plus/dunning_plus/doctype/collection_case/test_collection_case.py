@@ -59,19 +59,24 @@ class TestCollectionCase(FrappeTestCase):
 			pay(si.name, 100, T)
 			case = case_of(self.customer)
 			self.assertEqual(flt(case.items[0].outstanding), 200)
-			self.assertEqual(flt(case.outstanding_amount), 200)
+			# the case's Outstanding is the whole open position (issue 15 item 4): the row in view
+			# (200) and the two rows not due yet (300 + 400)
+			self.assertEqual(flt(case.outstanding_amount), 900)
+			self.assertEqual((flt(case.overdue_amount), flt(case.not_due_amount)), (200, 700))
 			last = pay(si.name, 200, T)
 			case = case_of(self.customer)
 			self.assertEqual(case.status, "Resolved")
 			self.assertEqual(case.resolution, "Paid")
-			self.assertEqual(flt(case.outstanding_amount), 0)
+			self.assertEqual(sum(flt(i.outstanding) for i in case.items), 0)
+			self.assertEqual((flt(case.overdue_amount), flt(case.dunned_amount)), (0, 0))
 			resolved_name = case.name
 			last.cancel()
 			case = case_of(self.customer)
 		self.assertEqual(case.name, resolved_name)
 		self.assertEqual(case.status, "Open")
 		self.assertFalse(case.resolution)
-		self.assertEqual(flt(case.outstanding_amount), 200)
+		self.assertEqual(sum(flt(i.outstanding) for i in case.items), 200)
+		self.assertEqual(flt(case.outstanding_amount), 900)
 
 	def test_payment_naming_a_later_term_keeps_the_overdue_row_open(self):
 		with self.freeze_time(T, tick=True):
@@ -127,7 +132,11 @@ class TestCollectionCase(FrappeTestCase):
 			advance.set_amounts()
 			advance.insert()
 			advance.submit()
-			self.assertEqual(flt(case_of(self.customer).outstanding_amount), 300)
+			# the unallocated receipt is an open credit netted against the overdue row (issue 15 item 3)
+			case = case_of(self.customer)
+			self.assertEqual(flt(case.items[0].outstanding), 300)
+			self.assertEqual((flt(case.open_credit_amount), flt(case.items[0].credit_applied)), (300, 300))
+			self.assertEqual(flt(case.dunned_amount), 0)
 			pr = frappe.get_doc(
 				{
 					"doctype": "Payment Reconciliation",
@@ -165,7 +174,10 @@ class TestCollectionCase(FrappeTestCase):
 			unrecon.submit()
 			case = case_of(self.customer)
 		self.assertEqual(case.status, "Open")
-		self.assertEqual(flt(case.outstanding_amount), 300)
+		self.assertEqual(flt(case.items[0].outstanding), 300)
+		# the payment is unallocated again: an open credit covering the row, to be reconciled
+		self.assertEqual((flt(case.open_credit_amount), case.items[0].paused_by), (300, "Credit"))
+		self.assertEqual(case.next_action, "Reconcile the open credits with this invoice")
 
 	def test_invoice_block_after_submit_pauses_its_items(self):
 		with self.freeze_time(T, tick=True):
