@@ -5,7 +5,9 @@ Rules, in the order they are applied to each instalment:
 1. Nothing for an instalment with nothing outstanding once the customer's open credits are netted
    against it (``engine.credits``; held as covered by credit), or without an applicable, enabled policy.
 2. A dunning block (invoice, then customer) in force holds the instalment.
-3. A pending promise covering it holds it until the promised date plus grace (policy may opt out).
+3. An active payment plan covering it holds it (its plan instalments are reminded on the plan
+   track instead); a pending promise covering it holds it until the promised date plus grace
+   (policy may opt out).
 4. An open dispute takes its amount out; fully disputed items are held (policy may opt out).
 5. The step due is the highest step whose (grace-adjusted) offset has been reached. If a step
    of that rank or higher was already taken, nothing is due. Catch-up: after downtime only the
@@ -93,6 +95,7 @@ class PolicyBook:
 
 class HoldReason(StrEnum):
 	CREDIT = "credit"  # covered by the customer's open credits
+	PLAN = "plan"  # covered by an active payment plan (its instalments are reminded instead)
 	NO_POLICY = "no_policy"
 	POLICY_DISABLED = "policy_disabled"
 	BLOCKED = "blocked"
@@ -219,20 +222,23 @@ def plan_cycle(
 	customers: Mapping[str, CustomerProfile] | None = None,
 	promises: Iterable[Promise] = (),
 	disputes: Iterable[Dispute] = (),
+	planned: Mapping[str, str] | None = None,
 ) -> CyclePlan:
-	"""Decides every step due on ``on``. Pure: the same inputs always give the same plan."""
+	"""Decides every step due on ``on``. Pure: the same inputs always give the same plan.
+
+	``planned`` maps the instalments an active payment plan covers to the plan: they are held."""
 	# The plan allocates many small objects and creates no reference cycles: the cyclic garbage
 	# collector would only rescan the (possibly million) live instalments again and again.
 	paused = gc.isenabled()
 	gc.disable()
 	try:
-		return _plan_cycle(instalments, on, book, customers, promises, disputes)
+		return _plan_cycle(instalments, on, book, customers, promises, disputes, planned or {})
 	finally:
 		if paused:
 			gc.enable()
 
 
-def _plan_cycle(instalments, on, book, customers, promises, disputes) -> CyclePlan:
+def _plan_cycle(instalments, on, book, customers, promises, disputes, planned) -> CyclePlan:
 	customers = customers or {}
 	instalments = instalments if isinstance(instalments, list) else list(instalments)
 	promises = list(promises)
@@ -296,6 +302,9 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes) -> CyclePl
 			block = cust_block
 		if block is not None:
 			holds.append(Hold(inst, HoldReason.BLOCKED, until=block.until, detail=block.reason))
+			continue
+		if planned and inst.id in planned:
+			holds.append(Hold(inst, HoldReason.PLAN, detail=planned[inst.id]))
 			continue
 		if held_until and policy.pause_on_promise and inst.id in held_until:
 			holds.append(Hold(inst, HoldReason.PROMISE, until=held_until[inst.id]))

@@ -1,9 +1,10 @@
 """Dunning policies: ordered steps and the rules that make a policy valid.
 
-A policy has two tracks. The invoice track (reminders, dunning levels, final notice, escalation,
+A policy has three tracks. The invoice track (reminders, dunning levels, final notice, escalation,
 write-off proposal) runs on invoice instalments; the deposit track (deposit reminders) runs on
-expected deposits of sales orders. Within a track, steps are ordered by their offset from the
-due date (negative = before due).
+expected deposits of sales orders; the plan track (plan reminders) runs on the instalments of
+active payment plans. Within a track, steps are ordered by their offset from the due date
+(negative = before due).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class StepKind(StrEnum):
 	ESCALATION = "escalation"
 	WRITE_OFF = "write_off_proposal"
 	DEPOSIT_REMINDER = "deposit_reminder"
+	PLAN_REMINDER = "plan_reminder"
 
 	@property
 	def label(self) -> str:
@@ -43,6 +45,7 @@ _KIND_LABELS = {
 	StepKind.ESCALATION: "Escalation",
 	StepKind.WRITE_OFF: "Write-off Proposal",
 	StepKind.DEPOSIT_REMINDER: "Deposit Reminder",
+	StepKind.PLAN_REMINDER: "Plan Reminder",
 }
 
 
@@ -55,11 +58,16 @@ class Channel(StrEnum):
 class Track(StrEnum):
 	INVOICE = "invoice"
 	DEPOSIT = "deposit"
+	PLAN = "plan"
+
+
+TRACK_OF_KIND = {"deposit_reminder": Track.DEPOSIT, "plan_reminder": Track.PLAN}
 
 
 # Severity decides which step leads a consolidated message and orders the case's status.
 SEVERITY = {
 	StepKind.DEPOSIT_REMINDER: 0,
+	StepKind.PLAN_REMINDER: 0,
 	StepKind.REMINDER: 1,
 	StepKind.DUNNING: 2,
 	StepKind.FINAL_NOTICE: 3,
@@ -85,7 +93,7 @@ class PolicyStep:
 
 	@property
 	def track(self) -> Track:
-		return Track.DEPOSIT if self.kind == StepKind.DEPOSIT_REMINDER else Track.INVOICE
+		return TRACK_OF_KIND.get(self.kind, Track.INVOICE)
 
 	@property
 	def needs_approval(self) -> bool:
