@@ -24,7 +24,7 @@ from dunning_plus import ledger
 from dunning_plus.engine.cadence import HoldReason, next_step, plan_cycle
 from dunning_plus.engine.case import CaseFacts, CaseStatus, derive_status
 from dunning_plus.engine.money import ZERO, to_money
-from dunning_plus.engine.policy import SEVERITY, PolicyStep
+from dunning_plus.engine.policy import SEVERITY, PolicyStep, Track
 from dunning_plus.engine.promises import disputed_amounts
 from dunning_plus.engine.score import Behaviour, score_customer
 from dunning_plus.policies import policy_book
@@ -35,6 +35,7 @@ PAUSED_BY = {
 	HoldReason.DISPUTE: "Dispute",
 	HoldReason.BLOCKED: "Block",
 	HoldReason.CREDIT: "Credit",
+	HoldReason.PLAN: "Plan",
 }
 # Step actions that went (or are going) out: an item's level and last step count only these, not a
 # step that waits for approval or review, or one that was dropped or skipped.
@@ -53,6 +54,7 @@ CASE_FIELDS = (
 	"dunned_amount",
 	"disputed_amount",
 	"promised_amount",
+	"payment_plan",
 	"next_action",
 	"next_action_date",
 	"sla_due",
@@ -102,6 +104,7 @@ class CaseData:
 	promises: list = field(default_factory=list)
 	disputes: list = field(default_factory=list)
 	credits: list = field(default_factory=list)
+	planned: dict = field(default_factory=dict)  # schedule row -> its active payment plan
 
 
 def compute_case(
@@ -124,11 +127,12 @@ def compute_case(
 			promises=ledger.read_promises(company, [customer]),
 			disputes=ledger.read_disputes(company, [customer]),
 			credits=credits,
+			planned=ledger.read_planned(company, [customer]),
 		)
 	instalments, book, profiles = data.instalments, data.book, data.profiles
 	promises, disputes = data.promises, data.disputes
 	profile = profiles.get(customer)
-	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes)
+	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes, data.planned)
 	holds = {h.instalment.id: h for h in plan.holds}
 	due_now = {a.instalment.id: a for a in plan.actions}
 	history = ctx.history.get(customer, {})
@@ -150,6 +154,12 @@ def compute_case(
 			continue
 		ts = policy.track(inst.track)
 		if not ts.steps:
+			continue
+		if inst.track == Track.PLAN:
+			# a plan instalment is not an item of the case: its reminders are the case's next actions
+			nxt = _item_next(inst, policy, None, None, due_now.get(inst.id), as_of)
+			if nxt:
+				next_candidates.append((1, *nxt))
 			continue
 		days = (as_of - inst.due_date).days
 		if days < ts.effective_offsets[0] and not inst.taken:
@@ -207,6 +217,7 @@ def compute_case(
 		)
 
 	in_view = sum((i._inst.outstanding for i in items), ZERO)
+	instalments = [i for i in instalments if i.track != Track.PLAN]  # receivables only from here
 	# The customer's whole open position, in view of a step or not; overdue and not yet due are
 	# what is owed once the open credits are netted.
 	outstanding = sum((i.outstanding for i in instalments), ZERO)
@@ -234,12 +245,15 @@ def compute_case(
 		promise_pending=bool(open_items)
 		and all(i.paused_by in ("Promise", "Dispute") for i in open_items)
 		and any(i.paused_by == "Promise" for i in open_items),
+		plan_active=bool(open_items)
+		and all(i.paused_by in ("Plan", "Dispute", "Credit") for i in open_items)
+		and any(i.paused_by == "Plan" for i in open_items),
 		broken_promise=ctx.latest_promise.get(customer) == "Broken",
 		escalated=bool(case_name) and case_name in ctx.escalated,
 		written_off=bool(case_name) and case_name in ctx.written_off,
 	)
 	status, level = derive_status(facts)
-	score = _score(customer, as_of, instalments, ctx)
+	score = _score(customer, as_of, instalments, ctx)  # receivables only
 	next_candidates.sort()
 	show_next = next_candidates and status.value not in CLOSED
 	case = frappe._dict(
@@ -257,6 +271,7 @@ def compute_case(
 		dunned_amount=float(dunned),
 		disputed_amount=sum(i.disputed_amount for i in items),
 		promised_amount=float(promised),
+		payment_plan=_live_plan(company, customer, data.planned),
 		next_action=next_candidates[0][2] if show_next else None,
 		next_action_date=next_candidates[0][1] if show_next else None,
 		sla_due=min(sla_candidates) if sla_candidates else None,
@@ -275,6 +290,18 @@ def compute_case(
 	return case
 
 
+def _live_plan(company: str, customer: str, planned: dict) -> str | None:
+	"""The case's active payment plan, else its latest proposed one."""
+	if planned:
+		return sorted(set(planned.values()))[-1]
+	return frappe.db.get_value(
+		"Payment Plan",
+		{"company": company, "customer": customer, "docstatus": 1, "status": "Proposed"},
+		"name",
+		order_by="creation desc",
+	)
+
+
 def _item_next(inst, policy, hold, paused_by, due_action, as_of) -> tuple[date, str] | None:
 	if due_action is not None:
 		return as_of, f"{_(due_action.step.title)} ({due_action.step.code})"
@@ -282,6 +309,8 @@ def _item_next(inst, policy, hold, paused_by, due_action, as_of) -> tuple[date, 
 		return as_of, _("Reconcile the open credits with this invoice")
 	if paused_by == "Promise" and hold.until:
 		return hold.until + timedelta(days=1), _("Check promise")
+	if paused_by == "Plan":
+		return None  # the plan's own instalments carry the next action
 	if not paused_by:
 		nxt = next_step(inst, policy, as_of)
 		if nxt:
@@ -423,6 +452,10 @@ def refresh_case(
 	The stored case is read and compared as plain rows and written only when it differs, so an
 	unchanged case costs two reads; a new case is inserted through its controller."""
 	as_of = getdate(as_of or nowdate())
+	if data is None:  # the cycle brings its batch's plans up to date before reading
+		from dunning_plus.plans import refresh_plans
+
+		refresh_plans(company, [customer], as_of)
 	name = open_case_name(company, customer)
 	view = compute_case(company, customer, as_of, name, data, ctx)
 	if not name:

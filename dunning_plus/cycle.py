@@ -35,6 +35,7 @@ from dunning_plus.engine.policy import Channel, StepKind
 from dunning_plus.policies import KIND_FROM_ENGINE, policy_book
 
 CHANNEL_LABEL = {Channel.EMAIL: "Email", Channel.TASK: "Task", Channel.LETTER: "Letter"}
+REFERENCE_OF_TRACK = {"invoice": "Sales Invoice", "deposit": "Sales Order", "plan": "Payment Plan"}
 
 
 def settings():
@@ -84,6 +85,7 @@ class BatchData:
 	disputes: list = field(default_factory=list)
 	ctx: object = None
 	credits: list = field(default_factory=list)
+	planned: dict = field(default_factory=dict)
 
 
 class BatchResult:
@@ -115,12 +117,16 @@ def process_customers(
 	res = BatchResult()
 	if not customers:
 		return res
+	from dunning_plus.plans import refresh_plans
+
+	refresh_plans(company, customers, as_of)
 	instalments, credits, _netting = ledger.read_position(company, customers)
 	profiles = ledger.read_customers(customers)
 	book = policy_book(company)
 	promises = ledger.read_promises(company, customers)
 	disputes = ledger.read_disputes(company, customers)
-	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes)
+	planned = ledger.read_planned(company, customers)
+	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes, planned)
 	by_inst: dict[str, list] = defaultdict(list)
 	for inst in instalments:
 		by_inst[inst.customer].append(inst)
@@ -133,6 +139,7 @@ def process_customers(
 		disputes,
 		cases.CaseContext.load(company, with_messages, as_of),
 		credits,
+		planned,
 	)
 	res.evaluated = plan.evaluated
 	res.held = len(plan.holds)
@@ -302,6 +309,7 @@ def _case_data(batch, customer: str, todo: list[Message]):
 		promises=[p for p in batch.promises if p.customer == customer],
 		disputes=[d for d in batch.disputes if d.customer == customer],
 		credits=[c for c in batch.credits if c.customer == customer],
+		planned={i.id: batch.planned[i.id] for i in instalments if i.id in batch.planned},
 	)
 
 
@@ -371,7 +379,7 @@ def _write_actions(msg: Message, run: str | None, status: str, as_of) -> list[st
 				KIND_FROM_ENGINE[a.step.kind.value],
 				a.step.level,
 				CHANNEL_LABEL[msg.delivery_channel],
-				"Sales Order" if a.instalment.track.value == "deposit" else "Sales Invoice",
+				REFERENCE_OF_TRACK[a.instalment.track.value],
 				a.instalment.invoice,
 				a.instalment.id,
 				flt(a.amount),

@@ -75,6 +75,8 @@ def message_context(msg: Message, case_name: str) -> dict:
 def pay_link(instalment) -> str:
 	"""The customer portal page of the invoice (or order): ERPNext offers payment there, creating the
 	Payment Request itself when a payment gateway is set up for the currency."""
+	if instalment.track.value == "plan":
+		return get_url("/invoices")  # a plan instalment pays the invoices the plan covers
 	route = "orders" if instalment.track.value == "deposit" else "invoices"
 	return get_url(f"/{route}/{instalment.invoice}")
 

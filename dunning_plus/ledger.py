@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 import frappe
-from frappe.query_builder.functions import Max, Sum
+from frappe.query_builder.functions import IfNull, Max, Sum
 from frappe.utils import getdate
 
 from dunning_plus.engine.cadence import CustomerProfile, Instalment
@@ -133,6 +133,7 @@ def read_instalments(
 				)
 			)
 	out.extend(read_deposits(company, customers))
+	out.extend(read_plan_instalments(company, customers))
 	if with_taken and out:
 		taken = read_taken(company, customers)
 		if taken:
@@ -265,6 +266,69 @@ def read_position(
 	credits = read_credits(company, customers) if instalments or customers is not None else []
 	netting = apply_credits(instalments, credits)
 	return netting.instalments, credits, netting
+
+
+def read_plan_instalments(company: str | None = None, customers: list[str] | None = None) -> list[Instalment]:
+	"""The open instalments of active payment plans, as plan-track items (reminded, never dunned)."""
+	pp = frappe.qb.DocType("Payment Plan")
+	row = frappe.qb.DocType("Payment Plan Instalment")
+	query = (
+		frappe.qb.from_(pp)
+		.join(row)
+		.on((row.parent == pp.name) & (row.parenttype == "Payment Plan"))
+		.select(
+			row.name,
+			pp.name.as_("plan"),
+			pp.customer,
+			pp.company,
+			pp.currency,
+			pp.start_date,
+			row.due_date,
+			row.amount,
+			row.paid_amount,
+		)
+		.where((pp.docstatus == 1) & (pp.status == "Active") & (row.amount > IfNull(row.paid_amount, 0)))
+	)
+	if company:
+		query = query.where(pp.company == company)
+	if customers is not None:
+		query = query.where(pp.customer.isin(customers))
+	return [
+		Instalment(
+			id=r.name,
+			invoice=r.plan,
+			customer=r.customer,
+			company=r.company,
+			due_date=getdate(r.due_date),
+			outstanding=_money(r.amount) - _money(r.paid_amount),
+			currency=r.currency,
+			posting_date=getdate(r.start_date),
+			track=Track.PLAN,
+			amount=_money(r.amount),
+		)
+		for r in query.run(as_dict=True)
+	]
+
+
+def read_planned(company: str | None = None, customers: Iterable[str] | None = None) -> dict[str, str]:
+	"""Schedule rows and deposits covered by an active payment plan -> the plan."""
+	customers = list(customers) if customers is not None else None
+	if customers is not None and not customers:
+		return {}
+	pp = frappe.qb.DocType("Payment Plan")
+	item = frappe.qb.DocType("Payment Plan Item")
+	query = (
+		frappe.qb.from_(pp)
+		.join(item)
+		.on((item.parent == pp.name) & (item.parenttype == "Payment Plan"))
+		.select(item.payment_schedule, pp.name)
+		.where((pp.docstatus == 1) & (pp.status == "Active"))
+	)
+	if company:
+		query = query.where(pp.company == company)
+	if customers is not None:
+		query = query.where(pp.customer.isin(customers))
+	return dict(query.run())
 
 
 def read_deposits(company: str | None = None, customers: list[str] | None = None) -> list[Instalment]:

@@ -21,6 +21,7 @@ KIND_TO_ENGINE = {
 	"Escalation": "escalation",
 	"Write-off Proposal": "write_off_proposal",
 	"Deposit Reminder": "deposit_reminder",
+	"Plan Reminder": "plan_reminder",
 }
 KIND_FROM_ENGINE = {v: k for k, v in KIND_TO_ENGINE.items()}
 
@@ -179,7 +180,7 @@ def get_preview(policy: str | dict, due_date: str | None = None) -> list[dict]:
 		throw_engine_error(e, _("The policy is not valid yet"))
 	due = getdate(due_date)
 	out = []
-	for track in ("invoice", "deposit"):
+	for track in ("invoice", "deposit", "plan"):
 		for step, day in engine_policy.schedule(due, track):
 			out.append(
 				{

@@ -1,7 +1,8 @@
 """Scheduler entry points. Public names are stable: other tools call them.
 
 - ``run_daily_cycle(as_of=None, company=None)``: one Dunning Run per company (or the one given).
-- ``run_hourly_checks(as_of=None)``: promises kept or broken, dispute SLAs, case SLAs, approvals.
+- ``run_hourly_checks(as_of=None)``: promises kept or broken, payment plans completed or broken,
+  dispute SLAs, case SLAs, approvals.
 - ``expire_blocks(as_of=None)``: lifts dunning blocks whose end date has passed.
 """
 
@@ -78,8 +79,15 @@ def run_hourly_checks(as_of=None) -> dict:
 		"promises": _check_promises(day),
 		"disputes": _check_dispute_sla(day),
 		"sla": _check_case_sla(as_of_dt),
+		"plans": _check_plans(day),
 	}
 	return out
+
+
+def _check_plans(day) -> int:
+	from dunning_plus.plans import check_active_plans
+
+	return check_active_plans(day)
 
 
 def _deliver_leftovers(now) -> int:

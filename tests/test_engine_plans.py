@@ -184,3 +184,22 @@ def test_the_cycle_holds_planned_items_and_reminds_plan_instalments():
 	# without the plan the item is dunned again, at its own level
 	out = plan_cycle([item], TODAY, book)
 	assert [a.step.code for a in out.actions] == ["L1"]
+
+
+def test_an_active_plan_pauses_the_case_and_its_end_resumes_it():
+	from dunning_plus.engine.case import (
+		CaseEvent,
+		CaseFacts,
+		CaseState,
+		CaseStatus,
+		apply_event,
+		derive_status,
+	)
+
+	state = apply_event(CaseState(CaseStatus.DUNNING, level=1), CaseEvent.PLAN_ACTIVE, TODAY)
+	assert (state.status, state.resume) == (CaseStatus.ON_PLAN, CaseStatus.DUNNING)
+	assert apply_event(state, CaseEvent.PLAN_ENDED, TODAY).status == CaseStatus.DUNNING
+	assert derive_status(CaseFacts(outstanding=Decimal(5), level=1, plan_active=True)) == (
+		CaseStatus.ON_PLAN,
+		1,
+	)

@@ -1,7 +1,7 @@
 """The collection case state machine.
 
     open -> reminder -> dunning (levels) -> final notice -> escalated
-      any active state -> disputed | promised | pending approval | on hold -> back to where it was
+      any active state -> disputed | promised | on plan | pending approval | on hold -> back to where it was
       any open state -> resolved (paid / dispute closed) | written off (approved) -> closed
       resolved | written off -> reopened (a payment or credit note was cancelled)
 
@@ -27,6 +27,7 @@ class CaseStatus(StrEnum):
 	ESCALATED = "Escalated"
 	DISPUTED = "Disputed"
 	PROMISED = "Promised"
+	ON_PLAN = "On Plan"
 	PENDING_APPROVAL = "Pending Approval"
 	ON_HOLD = "On Hold"
 	RESOLVED = "Resolved"
@@ -42,6 +43,8 @@ class CaseEvent(StrEnum):
 	PROMISE_KEPT = "promise_kept"
 	PROMISE_BROKEN = "promise_broken"
 	PROMISE_CANCELLED = "promise_cancelled"
+	PLAN_ACTIVE = "plan_active"
+	PLAN_ENDED = "plan_ended"
 	APPROVAL_REQUESTED = "approval_requested"
 	APPROVED = "approved"
 	REJECTED = "rejected"
@@ -58,7 +61,13 @@ ACTIVE = frozenset(
 	{CaseStatus.OPEN, CaseStatus.REMINDER, CaseStatus.DUNNING, CaseStatus.FINAL_NOTICE, CaseStatus.ESCALATED}
 )
 PAUSED = frozenset(
-	{CaseStatus.DISPUTED, CaseStatus.PROMISED, CaseStatus.PENDING_APPROVAL, CaseStatus.ON_HOLD}
+	{
+		CaseStatus.DISPUTED,
+		CaseStatus.PROMISED,
+		CaseStatus.ON_PLAN,
+		CaseStatus.PENDING_APPROVAL,
+		CaseStatus.ON_HOLD,
+	}
 )
 OPEN_STATES = ACTIVE | PAUSED
 ENDED = frozenset({CaseStatus.RESOLVED, CaseStatus.WRITTEN_OFF})
@@ -90,6 +99,9 @@ ALLOWED: dict[CaseEvent, frozenset[CaseStatus]] = {
 	CaseEvent.PROMISE_KEPT: frozenset({CaseStatus.PROMISED}),
 	CaseEvent.PROMISE_BROKEN: frozenset({CaseStatus.PROMISED}),
 	CaseEvent.PROMISE_CANCELLED: frozenset({CaseStatus.PROMISED}),
+	CaseEvent.PLAN_ACTIVE: ACTIVE | {CaseStatus.PROMISED, CaseStatus.ON_HOLD},
+	# completed, broken or cancelled: dunning resumes where it was
+	CaseEvent.PLAN_ENDED: frozenset({CaseStatus.ON_PLAN}),
 	CaseEvent.APPROVAL_REQUESTED: ACTIVE | {CaseStatus.PENDING_APPROVAL},
 	CaseEvent.APPROVED: frozenset({CaseStatus.PENDING_APPROVAL}),
 	CaseEvent.REJECTED: frozenset({CaseStatus.PENDING_APPROVAL}),
@@ -165,6 +177,8 @@ def apply_event(
 		target = CaseStatus.DISPUTED
 	elif event == CaseEvent.PROMISE_RECORDED:
 		target = CaseStatus.PROMISED
+	elif event == CaseEvent.PLAN_ACTIVE:
+		target = CaseStatus.ON_PLAN
 	elif event == CaseEvent.APPROVAL_REQUESTED:
 		target = CaseStatus.PENDING_APPROVAL
 	elif event == CaseEvent.HOLD:
@@ -172,6 +186,7 @@ def apply_event(
 	elif event in (
 		CaseEvent.DISPUTE_CLOSED,
 		CaseEvent.PROMISE_CANCELLED,
+		CaseEvent.PLAN_ENDED,
 		CaseEvent.REJECTED,
 		CaseEvent.HOLD_RELEASED,
 	):
@@ -218,6 +233,7 @@ class CaseFacts:
 	on_hold: bool = False
 	fully_disputed: bool = False  # every open item is held by an open dispute
 	promise_pending: bool = False  # every open, undisputed item is covered by a pending promise
+	plan_active: bool = False  # every open, undisputed item is covered by an active payment plan
 	broken_promise: bool = False  # a promise broke and was not superseded
 	written_off: bool = False
 	escalated: bool = False
@@ -233,6 +249,8 @@ def derive_status(facts: CaseFacts) -> tuple[CaseStatus, int]:
 		return CaseStatus.ON_HOLD, facts.level
 	if facts.fully_disputed:
 		return CaseStatus.DISPUTED, facts.level
+	if facts.plan_active:
+		return CaseStatus.ON_PLAN, facts.level
 	if facts.promise_pending:
 		return CaseStatus.PROMISED, facts.level
 	if facts.escalated or facts.broken_promise:

@@ -106,3 +106,33 @@ frappe.ui.form.on("Collection Case", {
 		frm.add_custom_button(__("Recompute"), () => call("recompute"));
 	},
 });
+
+// Payment plans: offer one from the case (N equal instalments every K days), open the plan.
+frappe.ui.form.on("Collection Case", {
+	refresh(frm) {
+		if (frm.is_new() || !OPEN(frm.doc)) return;
+		if (frm.doc.payment_plan) {
+			frm.add_custom_button(__("Payment Plan {0}", [frm.doc.payment_plan]), () =>
+				frappe.set_route("Form", "Payment Plan", frm.doc.payment_plan)
+			, __("View"));
+			return;
+		}
+		frm.add_custom_button(__("Offer Payment Plan"), () => {
+			frappe.prompt(
+				[
+					{ fieldname: "instalment_count", fieldtype: "Int", label: __("Instalments"), default: 3, reqd: 1 },
+					{ fieldname: "every_days", fieldtype: "Int", label: __("Every (Days)"), default: 30, reqd: 1 },
+					{ fieldname: "start_date", fieldtype: "Date", label: __("First Instalment On"), default: frappe.datetime.get_today(), reqd: 1 },
+					{ fieldname: "down_payment", fieldtype: "Currency", label: __("Down Payment"), options: frm.doc.currency },
+					{ fieldname: "accepted", fieldtype: "Check", label: __("The customer has agreed") },
+				],
+				(v) =>
+					frm.call("offer_payment_plan", v).then((r) => {
+						if (r.message) frappe.set_route("Form", "Payment Plan", r.message);
+					}),
+				__("Offer Payment Plan"),
+				__("Prepare Plan")
+			);
+		}, __("Actions"));
+	},
+});

@@ -101,6 +101,23 @@ class CollectionCase(Document):
 		return dispute.name
 
 	@frappe.whitelist()
+	def offer_payment_plan(
+		self,
+		instalment_count: int,
+		every_days: int,
+		start_date: str | None = None,
+		down_payment: float | None = None,
+		accepted: int | None = 0,
+	) -> str:
+		"""A draft Payment Plan over the case's open undisputed items, to review and submit."""
+		from dunning_plus.plans import offer
+
+		self.check_permission("write")
+		plan = offer(self, instalment_count, every_days, start_date, flt(down_payment), bool(accepted))
+		plan.insert()
+		return plan.name
+
+	@frappe.whitelist()
 	def hold(self, reason: str, until: str | None = None):
 		"""Holds the case by blocking dunning for the customer, until a date or until released."""
 		self.check_permission("write")
