@@ -5,7 +5,10 @@ from frappe import _
 
 def customer_dashboard(data):
 	data.setdefault("transactions", []).append(
-		{"label": _("Collections"), "items": ["Collection Case", "Payment Promise", "Collection Dispute"]}
+		{
+			"label": _("Collections"),
+			"items": ["Collection Case", "Payment Plan", "Payment Promise", "Collection Dispute"],
+		}
 	)
 	return data
 

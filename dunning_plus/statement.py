@@ -42,7 +42,9 @@ def dunning_statement(company: str, customer: str, case: str | None = None, as_o
 			"currency": i.currency,
 		}
 		for i in instalments
+		if i.track.value != "plan"
 	]
+	instalments = [i for i in instalments if i.track.value != "plan"]
 	outstanding = sum((i.outstanding for i in instalments), ZERO)
 	open_credit = sum((c.amount for c in credits), ZERO)
 	return {
@@ -64,4 +66,48 @@ def dunning_statement(company: str, customer: str, case: str | None = None, as_o
 		"open_credit": flt(open_credit),
 		"balance": flt(outstanding - open_credit),
 		"overdue": flt(sum((max(i.due, ZERO) for i in instalments if i.due_date < as_of), ZERO)),
+		"plans": _live_plans(company, customer),
 	}
+
+
+def _live_plans(company: str, customer: str) -> list[dict]:
+	"""The customer's proposed and active payment plans with their instalments."""
+	pp = frappe.qb.DocType("Payment Plan")
+	row = frappe.qb.DocType("Payment Plan Instalment")
+	rows = (
+		frappe.qb.from_(pp)
+		.join(row)
+		.on((row.parent == pp.name) & (row.parenttype == "Payment Plan"))
+		.select(
+			pp.name,
+			pp.status,
+			pp.currency,
+			row.due_date,
+			row.amount,
+			row.paid_amount,
+			row.status.as_("row_status"),
+		)
+		.where(
+			(pp.company == company)
+			& (pp.customer == customer)
+			& (pp.docstatus == 1)
+			& pp.status.isin(["Proposed", "Active"])
+		)
+		.orderby(pp.name)
+		.orderby(row.due_date)
+		.run(as_dict=True)
+	)
+	plans: dict[str, dict] = {}
+	for r in rows:
+		plan = plans.setdefault(
+			r.name, {"name": r.name, "status": _(r.status), "currency": r.currency, "instalments": []}
+		)
+		plan["instalments"].append(
+			{
+				"due_date": r.due_date,
+				"amount": flt(r.amount),
+				"paid": flt(r.paid_amount),
+				"status": _(r.row_status),
+			}
+		)
+	return list(plans.values())

@@ -18,6 +18,22 @@ frappe.ui.form.on("Customer", {
 					);
 				});
 			});
+		frappe.db
+			.get_list("Payment Plan", {
+				filters: { customer: frm.doc.name, docstatus: 1, status: ["in", ["Proposed", "Active"]] },
+				fields: ["name", "status", "covered_amount", "paid_amount", "currency", "next_due_date"],
+				limit: 3,
+			})
+			.then((rows) => {
+				rows.forEach((p) => {
+					const next = p.next_due_date ? " · " + __("next {0}", [frappe.datetime.str_to_user(p.next_due_date)]) : "";
+					frm.dashboard.add_indicator(
+						`<a href="/app/payment-plan/${encodeURIComponent(p.name)}">${__("Payment Plan")}: ${__(p.status)}
+						 · ${format_currency(p.paid_amount, p.currency)} / ${format_currency(p.covered_amount, p.currency)}${next}</a>`,
+						p.status === "Active" ? "blue" : "orange"
+					);
+				});
+			});
 		if (frm.doc.dunning_credit_hold) {
 			frm.dashboard.add_indicator(__("On Credit Hold"), "red");
 		}

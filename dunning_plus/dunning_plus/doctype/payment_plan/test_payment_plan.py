@@ -150,6 +150,17 @@ class TestPaymentPlan(CycleTestCase):
 		self.run_on(add_days(DUE, 10))
 		plan = self.offer(add_days(DUE, 11), count=2, every=14)
 		self.assertEqual((plan.status, plan.needs_approval, plan.accepted_via), ("Active", 0, "Collector"))
+		# the statement shows the plan
+		from dunning_plus.statement import dunning_statement
+
+		with self.freeze_time(add_days(DUE, 11), tick=True):
+			statement = dunning_statement(plan.company, self.customer, plan.collection_case)
+			html = frappe.get_print(
+				"Collection Case", plan.collection_case, print_format="Open Items Statement"
+			)
+		self.assertEqual([(p["name"], len(p["instalments"])) for p in statement["plans"]], [(plan.name, 2)])
+		self.assertEqual([r["reference_name"] for r in statement["rows"]], [si.name])  # no plan rows
+		self.assertIn(f"Payment Plan {plan.name}", html)
 		with self.freeze_time(add_days(DUE, 11), tick=True):
 			pay(si.name, 300, add_days(DUE, 11))
 		with self.freeze_time(add_days(DUE, 25), tick=True):
