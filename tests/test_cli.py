@@ -146,8 +146,26 @@ def test_forecast_and_kpis(demo_db, capsys):
 	rc, out, _ = run(capsys, "forecast", "--ledger", str(demo_db), "--as-of", "2026-07-15", "--json")
 	assert rc == 0
 	fc = json.loads(out)
-	assert len(fc["projection"]["weeks"]) == 14
-	assert fc["projection"]["weeks"][-1]["week"] == "later"
+	pr = fc["projection"]
+	assert len(pr["weeks"]) == 16
+	assert [w["week"] for w in pr["weeks"][13:]] == ["later", "at_risk", "disputed"]
+	# every open amount is in one row; long-overdue, broken-promise and disputed amounts are not all
+	# expected inside the 13 weeks
+	assert sum(w["amount"] for w in pr["weeks"]) == pytest.approx(pr["total"], abs=0.05)
+	assert pr["in_horizon"] < pr["total"]
+	assert pr["at_risk"] > 0 and pr["disputed"] > 0
+	rc, out, _ = run(
+		capsys,
+		"forecast",
+		"--ledger",
+		str(demo_db),
+		"--as-of",
+		"2026-07-15",
+		"--json",
+		"--at-risk-days",
+		"30",
+	)
+	assert json.loads(out)["projection"]["at_risk"] > pr["at_risk"]
 	assert [r["period"] for r in fc["expected_vs_actual"]["rows"]] == [
 		"2026-04",
 		"2026-05",

@@ -252,7 +252,8 @@ def _emit(data: dict, as_json: bool, title: str) -> None:
 		pr = data["projection"]
 		out.print(
 			_table(
-				f"13-week cash projection from {pr['as_of']}",
+				f"Cash projection from {pr['as_of']}: weeks, later, at risk (broken promise, or more than "
+				f"{pr['at_risk_days']} days past due), disputed",
 				["Week", "From", "Amount", "Items"],
 				[[r["week"], r["start"], r["amount"], r["items"]] for r in pr["weeks"]],
 				numeric_from=2,
@@ -321,8 +322,16 @@ def aging(ledger_path, as_of, as_json, ranges, basis, group_by):
 @_ledger_command
 @click.option("--weeks", default=13, show_default=True, type=click.IntRange(1, 104))
 @click.option("--months-back", default=3, show_default=True, type=click.IntRange(0, 60))
-def forecast(ledger_path, as_of, as_json, weeks, months_back):
-	"""Expected vs actual by month, and the cash projection for the coming weeks."""
+@click.option(
+	"--at-risk-days",
+	default=90,
+	show_default=True,
+	type=click.IntRange(1, 3660),
+	help="Days past due after which an instalment is at risk rather than expected.",
+)
+def forecast(ledger_path, as_of, as_json, weeks, months_back, at_risk_days):
+	"""Expected vs actual by month, and the cash projection for the coming weeks (with what is
+	later, at risk or disputed)."""
 	try:
 		lg = load_ledger(ledger_path)
 		y, m = as_of.year, as_of.month - months_back
@@ -330,7 +339,7 @@ def forecast(ledger_path, as_of, as_json, weeks, months_back):
 			y, m = y - 1, m + 12
 		data = {
 			"expected_vs_actual": report.expected_actual_section(lg, date(y, m, 1), as_of),
-			"projection": report.projection_section(lg, as_of, weeks),
+			"projection": report.projection_section(lg, as_of, weeks, at_risk_days),
 		}
 	except EngineError as e:
 		raise _fail(e)

@@ -117,27 +117,43 @@ def expected_actual_section(lg: Ledger, start: date, end: date, by: str = "month
 	}
 
 
-def projection_section(lg: Ledger, as_of: date, weeks: int = 13) -> dict:
+def projection_section(
+	lg: Ledger, as_of: date, weeks: int = 13, at_risk_days: int = forecast.AT_RISK_DAYS
+) -> dict:
+	"""The engine's projection (``forecast.project_cash``): weeks, later, at risk, disputed."""
 	payments = [p for p in lg.applications() if p.posting_date <= as_of]
 	due = {r.id: r.due_date for r in lg.rows.values()}
 	cust = {r.id: r.customer for r in lg.rows.values()}
 	late = kpis.average_days_late(payments, due, cust)
 	outstanding = lg.outstanding_as_of(as_of)
 	items = [forecast.OpenItem(rid, cust[rid], due[rid], amt) for rid, amt in outstanding.items() if amt > 0]
-	pending = [p for p, st in _promises_as_of(lg, as_of) if st == PromiseStatus.PENDING]
-	rows = forecast.project_cash(items, as_of, late, pending, weeks)
+	promises = [
+		replace(p, status=st)
+		for p, st in _promises_as_of(lg, as_of)
+		if st in (PromiseStatus.PENDING, PromiseStatus.BROKEN)
+	]
+	disputes = [d for d in lg.disputes if d.opened_on <= as_of]
+	rows = forecast.project_cash(
+		items, as_of, late, promises, weeks, disputes=disputes, at_risk_days=at_risk_days
+	)
+	by_bucket = {r.bucket: r for r in rows if r.bucket != forecast.Bucket.WEEK}
 	return {
 		"as_of": as_of.isoformat(),
+		"at_risk_days": at_risk_days,
 		"weeks": [
 			{
-				"week": r.week if r.week <= weeks else "later",
-				"start": r.start.isoformat(),
+				"week": r.week if r.bucket == forecast.Bucket.WEEK else r.bucket.value,
+				"start": r.start.isoformat() if r.start else None,
 				"end": r.end.isoformat() if r.end else None,
 				"amount": _num(r.amount),
 				"items": r.items,
 			}
 			for r in rows
 		],
+		"in_horizon": _num(sum((r.amount for r in rows if r.bucket == forecast.Bucket.WEEK), ZERO)),
+		"later": _num(by_bucket[forecast.Bucket.LATER].amount),
+		"at_risk": _num(by_bucket[forecast.Bucket.AT_RISK].amount),
+		"disputed": _num(by_bucket[forecast.Bucket.DISPUTED].amount),
 		"total": _num(sum((r.amount for r in rows), ZERO)),
 	}
 

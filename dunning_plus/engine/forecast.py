@@ -1,12 +1,25 @@
 """Expected vs actual collections per period, and a 13-week cash projection.
 
-Expected in a period = the outstanding, at the start of the period, of instalments whose effective
-date falls in it; the effective date is the promised date while a promise is pending, else the
-due date. Actual = payments applied to instalments, dated in the period.
+Expected vs actual, over a window cut into periods (weeks or months, the first and last clipped to
+the window): expected in a period = the outstanding, at the start of the window, of instalments
+whose effective date falls in the period; the effective date is the promised date while a promise
+is pending, else the due date. Actual = payments applied to instalments, dated in the period.
+Measuring what is expected at the start of the window, not of each period, makes the totals of a
+window the same whatever the periods: a payment inside the window is collected, not un-expected.
 
-The projection puts each open instalment in the week it is expected to be paid: a pending
-promise's date, else due date + the customer's own average days late (the fallback average for a
-customer with no history). Anything expected before the start lands in week 1.
+The projection (``project_cash``) sorts every open instalment into one of four places:
+
+1. Disputed: the part under open dispute is not expected until the dispute is resolved.
+2. At risk: an instalment whose promise was broken (and carries no pending promise), or that is
+   more than ``at_risk_days`` past due and past the date its customer usually pays.
+3. A week (or "later", past the horizon): a pending promise's date when it is still ahead; else the
+   customer's usual date, due date + the customer's own average days late (customers without
+   history take the average of those with one), when that is still ahead.
+4. Past its usual date but not yet at risk: expected now (week 1) with a probability that falls
+   in a straight line from 1 on the customer's usual date to 0 on the day it turns at risk; the
+   rest is at risk. A customer who usually pays 60 days late is, at 70 days, far likelier to pay
+   than one who usually pays on time.
+Every open amount lands in exactly one place: the rows add up to the open receivables.
 """
 
 from __future__ import annotations
@@ -15,10 +28,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from dunning_plus.engine.errors import EngineError, _
-from dunning_plus.engine.money import ZERO
-from dunning_plus.engine.promises import Payment, Promise, PromiseStatus
+from dunning_plus.engine.money import ZERO, to_money
+from dunning_plus.engine.promises import Dispute, Payment, Promise, PromiseStatus, disputed_amounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,8 @@ class PeriodRow:
 
 
 def periods_between(start: date, end: date, by: str = "month") -> list[Period]:
+	"""The ISO weeks (Monday to Sunday) or calendar months that [start, end] touches, the first and
+	the last clipped to it: no period starts before ``start`` or ends after ``end``."""
 	if end < start:
 		raise EngineError(_("The period ends ({0}) before it starts ({1})."), end, start)
 	out = []
@@ -60,7 +76,7 @@ def periods_between(start: date, end: date, by: str = "month") -> list[Period]:
 		cur = start - timedelta(days=start.weekday())
 		while cur <= end:
 			iso = cur.isocalendar()
-			out.append(Period(f"{iso[0]}-W{iso[1]:02d}", cur, cur + timedelta(days=6)))
+			out.append(Period(f"{iso[0]}-W{iso[1]:02d}", max(cur, start), min(cur + timedelta(days=6), end)))
 			cur += timedelta(days=7)
 		return out
 	if by != "month":
@@ -69,7 +85,7 @@ def periods_between(start: date, end: date, by: str = "month") -> list[Period]:
 	while date(y, m, 1) <= end:
 		first = date(y, m, 1)
 		nxt = date(y + (m == 12), m % 12 + 1, 1)
-		out.append(Period(f"{y}-{m:02d}", first, nxt - timedelta(days=1)))
+		out.append(Period(f"{y}-{m:02d}", max(first, start), min(nxt - timedelta(days=1), end)))
 		y, m = nxt.year, nxt.month
 	return out
 
@@ -92,8 +108,14 @@ def expected_vs_actual(
 	promises: Iterable[Promise] = (),
 	group_of: Callable[[str], str | None] | None = None,
 ) -> list[PeriodRow]:
-	"""Expected and actual collections per period (and per group, when ``group_of`` is given)."""
+	"""Expected and actual collections per period (and per group, when ``group_of`` is given).
+
+	``periods`` are consecutive and make the window (as ``periods_between`` gives them); what is
+	expected is measured at the window's start, so any cut of one window has the same totals."""
 	lines = list(lines)
+	if not periods:
+		return []
+	window_start = periods[0].start
 	eff = effective_dates(lines, promises)
 	paid_by_item: dict[str, list[Payment]] = {}
 	for p in payments:
@@ -122,7 +144,7 @@ def expected_vs_actual(
 		when = eff[ln.instalment]
 		period = find(when)
 		if period is not None:
-			paid_before = sum((p.amount for p in pays if p.posting_date < period.start), ZERO)
+			paid_before = sum((p.amount for p in pays if p.posting_date < window_start), ZERO)
 			open_amt = ln.amount - paid_before
 			if open_amt > 0:
 				row(period, grp).expected += open_amt
@@ -145,13 +167,37 @@ class OpenItem:
 	outstanding: Decimal
 
 
+class Bucket(StrEnum):
+	WEEK = "week"
+	LATER = "later"
+	AT_RISK = "at_risk"
+	DISPUTED = "disputed"
+
+
 @dataclass
 class WeekRow:
-	week: int  # 1..weeks; weeks + 1 = later
-	start: date
+	week: int  # 1..weeks; then weeks + 1 = later, + 2 = at risk, + 3 = disputed
+	start: date | None
 	end: date | None
 	amount: Decimal = ZERO
 	items: int = 0
+	bucket: Bucket = Bucket.WEEK
+
+
+AT_RISK_DAYS = 90
+
+
+def collection_probability(days_overdue: int, days_late: float, at_risk_days: int = AT_RISK_DAYS) -> float:
+	"""The chance an instalment ``days_overdue`` past due is still collected soon, for a customer who
+	usually pays ``days_late`` days late: 1 up to the usual date, falling in a straight line to 0 on
+	the day it turns at risk (``at_risk_days`` past due), 0 after; an instalment not yet at its
+	customer's usual date is not at risk whatever its age."""
+	usual = max(days_late, 0.0)
+	if days_overdue <= usual:
+		return 1.0
+	if days_overdue > at_risk_days:
+		return 0.0
+	return (at_risk_days - days_overdue) / (at_risk_days - usual)
 
 
 def project_cash(
@@ -161,31 +207,63 @@ def project_cash(
 	promises: Iterable[Promise] = (),
 	weeks: int = 13,
 	fallback_days_late: float | None = None,
+	disputes: Iterable[Dispute] = (),
+	at_risk_days: int = AT_RISK_DAYS,
 ) -> list[WeekRow]:
-	"""Expected receipts per week for ``weeks`` weeks from ``as_of``, plus a final "later" row."""
+	"""Expected receipts per week for ``weeks`` weeks from ``as_of``, then the rows "later",
+	"at risk" and "disputed" (the module's rules). ``promises`` of any status: pending ones place
+	their items, broken ones put them at risk."""
 	if weeks < 1:
 		raise EngineError(_("A projection needs at least one week."))
-	items = list(items)
+	if at_risk_days < 1:
+		raise EngineError(_("Instalments turn at risk at least one day past due, not {0}."), at_risk_days)
+	items = [it for it in items if it.outstanding > 0]
 	if fallback_days_late is None:
 		fallback_days_late = sum(days_late.values()) / len(days_late) if days_late else 0.0
 	promised: dict[str, date] = {}
+	broken: set[str] = set()
 	for p in promises:
-		if p.status == PromiseStatus.PENDING:
+		if p.status == PromiseStatus.PENDING and p.promised_date >= as_of:
 			for it in p.items:
-				promised[it] = p.promised_date
+				promised[it] = max(promised.get(it, p.promised_date), p.promised_date)
+		elif p.status == PromiseStatus.BROKEN:
+			broken.update(p.items)
+	disputed = disputed_amounts(disputes, {it.instalment: it.outstanding for it in items}, as_of)
 	rows = [
 		WeekRow(i + 1, as_of + timedelta(days=7 * i), as_of + timedelta(days=7 * i + 6)) for i in range(weeks)
 	]
-	later = WeekRow(weeks + 1, as_of + timedelta(days=7 * weeks), None)
+	later = WeekRow(weeks + 1, as_of + timedelta(days=7 * weeks), None, bucket=Bucket.LATER)
+	at_risk = WeekRow(weeks + 2, None, None, bucket=Bucket.AT_RISK)
+	on_hold = WeekRow(weeks + 3, None, None, bucket=Bucket.DISPUTED)
+
+	def put(row: WeekRow, amount: Decimal) -> None:
+		if amount > 0:
+			row.amount += amount
+			row.items += 1
+
+	def on(day: date) -> WeekRow:
+		idx = max((day - as_of).days, 0) // 7
+		return rows[idx] if idx < weeks else later
+
 	for it in items:
-		if it.outstanding <= 0:
+		held = min(disputed.get(it.instalment, ZERO), it.outstanding)
+		put(on_hold, held)
+		left = it.outstanding - held
+		if left <= 0:
 			continue
-		when = promised.get(it.instalment)
-		if when is None:
-			lag = days_late.get(it.customer, fallback_days_late)
-			when = it.due_date + timedelta(days=round(lag))
-		idx = max((when - as_of).days, 0) // 7
-		target = rows[idx] if idx < weeks else later
-		target.amount += it.outstanding
-		target.items += 1
-	return [*rows, later]
+		if it.instalment in promised:
+			put(on(promised[it.instalment]), left)
+			continue
+		if it.instalment in broken:
+			put(at_risk, left)
+			continue
+		lag = days_late.get(it.customer, fallback_days_late)
+		usual = it.due_date + timedelta(days=round(lag))
+		if usual >= as_of:
+			put(on(usual), left)
+			continue
+		chance = collection_probability((as_of - it.due_date).days, lag, at_risk_days)
+		expected = to_money(left * Decimal(str(chance))) if chance < 1 else left
+		put(rows[0], expected)
+		put(at_risk, left - expected)
+	return [*rows, later, at_risk, on_hold]
