@@ -395,3 +395,14 @@ def test_rerunning_a_day_emits_nothing_new():
 	assert again.actions == []
 	keys = [a[0] for a in first.actions]
 	assert len(keys) == len(set(keys))
+
+
+def test_worklist_tenure_counts_from_the_first_invoice_without_a_customer_since(csv_ledger):
+	"""A CSV export has no "customer since": tenure was 0 days for every customer."""
+	from dunning_plus.cli.report import worklist_section
+
+	lg = load_csv_folder(csv_ledger)
+	assert lg.customers["Acme"].since is None
+	top = worklist_section(lg, date(2026, 3, 12))["top"]
+	acme = next(r for r in top if r["customer"] == "Acme")
+	assert acme["drivers"]["newness"]["raw"] == 70  # tenure in days, from SINV-1 on 2026-01-01

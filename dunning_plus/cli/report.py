@@ -311,6 +311,13 @@ def worklist_section(lg: Ledger, as_of: date, cases: dict | None = None, top: in
 			for c in cases["cases"]
 			if c["status"] not in ("Resolved", "Written Off", "Closed")
 		}
+	# a customer without a recorded "since" (a CSV export) counts from its first invoice, as the app does
+	first_invoice: dict[str, date] = {}
+	for inv in lg.invoices.values():
+		if not inv.is_return and inv.posting_date <= as_of:
+			first_invoice[inv.customer] = min(
+				first_invoice.get(inv.customer, inv.posting_date), inv.posting_date
+			)
 	behaviours = []
 	for cust, bal in balance.items():
 		if overdue.get(cust, ZERO) <= 0:
@@ -318,6 +325,7 @@ def worklist_section(lg: Ledger, as_of: date, cases: dict | None = None, top: in
 		if open_case is not None and cust not in open_case:
 			continue
 		c = lg.customers[cust]
+		since = c.since or first_invoice.get(cust)
 		behaviours.append(
 			Behaviour(
 				customer=cust,
@@ -329,7 +337,7 @@ def worklist_section(lg: Ledger, as_of: date, cases: dict | None = None, top: in
 					1 for p, st in promise_states if p.customer == cust and st == PromiseStatus.BROKEN
 				),
 				open_disputes=sum(1 for d in lg.disputes if d.customer == cust and d.open_on(as_of)),
-				tenure_days=(as_of - c.since).days if c.since else 0,
+				tenure_days=(as_of - since).days if since else 0,
 			)
 		)
 	ranked = rank_customers(behaviours)
