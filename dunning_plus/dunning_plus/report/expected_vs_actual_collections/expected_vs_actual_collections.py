@@ -4,11 +4,15 @@
 """Expected vs actual collections per week or month, overall or by segment, collector, customer or
 aging bucket.
 
-Expected: what was still open, at the start of the period, of the schedule rows falling due in it;
-while a promise is pending, its date replaces the due date. Actual: cash (Payment Entries, bank and
-cash journals) applied to those rows in the period; credit notes and write-offs lower what is
-expected instead. Deposits expected on Sales Orders count like schedule rows: expected when they
-fall due, collected when an advance is received against their order.
+Expected: what was still open, at the start of the window (From Date), of the schedule rows
+falling due in each period; while a promise is pending, its date replaces the due date. Actual: cash
+(Payment Entries, bank and cash journals) applied to those rows in the period; credit notes and
+write-offs lower what is expected instead. Deposits expected on Sales Orders count like schedule
+rows: expected when they fall due, collected when an advance is received against their order.
+
+Periods are clipped to the filter dates (a week or month cut by From / To Date covers only the
+days inside), and what is expected is measured once, at the window's start, so the totals of one
+window are the same by week and by month (the engine's ``expected_vs_actual``).
 """
 
 from __future__ import annotations
@@ -39,13 +43,9 @@ def execute(filters=None):
 	currency = frappe.get_cached_value("Company", company, "default_currency")
 
 	customers = report_data.customer_scope(filters)
-	# weeks start on Monday: read from the first day of the first period
-	rows, payments, adjusted, promises = report_data.read_collection_window(
-		company, periods[0].start, periods[-1].end, customers
-	)
-	deposit_rows, deposit_payments = report_data.read_deposit_window(
-		company, periods[0].start, periods[-1].end, customers
-	)
+	# the periods are clipped to [start, end]: the window is read, not the whole first week or month
+	rows, payments, adjusted, promises = report_data.read_collection_window(company, start, end, customers)
+	deposit_rows, deposit_payments = report_data.read_deposit_window(company, start, end, customers)
 	rows, payments = [*rows, *deposit_rows], [*payments, *deposit_payments]
 	lines = [ScheduleLine(r.id, r.customer, r.due_date, r.amount - adjusted.get(r.id, ZERO)) for r in rows]
 	group_of = _group_of(group_by, company, rows, buckets, min(end, today))

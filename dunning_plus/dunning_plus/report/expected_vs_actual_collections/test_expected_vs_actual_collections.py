@@ -82,8 +82,9 @@ class TestExpectedVsActualCollections(FrappeTestCase):
 			)
 		self.assertEqual(
 			self.by_period(data),
-			# the 100 paid on 03-05 (week 10) was paid before week 11 starts: 150 is left to expect
-			{"2026-W10": (0.0, 100.0, 100.0, None), "2026-W11": (150.0, 0.0, -150.0, 0.0)},
+			# what is expected is what was open when the window starts (03-02): the 100 paid on 03-05
+			# (week 10) is collected in week 10, the row (300 less the 50 credit) expected in week 11
+			{"2026-W10": (0.0, 100.0, 100.0, None), "2026-W11": (250.0, 0.0, -250.0, 0.0)},
 		)
 		with self.freeze_time(T, tick=True):
 			_columns, data, _chart, _summary = run(
@@ -93,6 +94,35 @@ class TestExpectedVsActualCollections(FrappeTestCase):
 			{(r["period"], r["group"]): (r["expected"], r["actual"]) for r in data},
 			{("2026-02", "31-60"): (300.0, 300.0), ("2026-03", "1-30"): (250.0, 100.0)},
 		)
+
+	def test_the_same_window_has_the_same_totals_by_week_and_month_and_periods_are_clipped(self):
+		"""The defect: for the same dates Monthly and Weekly expected different totals, and periods ran
+		past the filter dates (a month row to 12-31 when To Date was 12-01; a week starting before From
+		Date). 02-12 is a Thursday: its week starts 02-09, the day A's first row fell due."""
+		totals = {}
+		for periodicity in ("Monthly", "Weekly"):
+			with self.freeze_time(T, tick=True):
+				_columns, data, _chart, summary = run(
+					from_date="2026-02-12", to_date="2026-03-12", periodicity=periodicity, customer=self.a
+				)
+			self.assertEqual(getdate(data[0]["from_date"]), getdate("2026-02-12"), periodicity)
+			self.assertEqual(getdate(data[-1]["to_date"]), getdate("2026-03-12"), periodicity)
+			for r in data:
+				self.assertTrue(
+					getdate("2026-02-12")
+					<= getdate(r["from_date"])
+					<= getdate(r["to_date"])
+					<= getdate("2026-03-12")
+				)
+			by_label = {s["label"]: s["value"] for s in summary}
+			totals[periodicity] = (by_label["Expected"], by_label["Actual"])
+			self.assertEqual(
+				totals[periodicity], (sum(r["expected"] for r in data), sum(r["actual"] for r in data))
+			)
+		# expected: the second row (300 less the 50 credit), due 03-11; actual: 300 on 02-20 (the first
+		# row) and 100 on 03-05
+		self.assertEqual(totals["Monthly"], (250.0, 400.0))
+		self.assertEqual(totals["Weekly"], totals["Monthly"])
 
 	def test_by_segment(self):
 		with self.freeze_time(T, tick=True):
