@@ -25,6 +25,16 @@ frappe.query_reports["Cash Forecast"] = {
 			default: 13,
 		},
 		{
+			// the rule is dunning_plus.engine.forecast's (see the report's message and the README)
+			fieldname: "at_risk_days",
+			label: __("At Risk After (Days Overdue)"),
+			fieldtype: "Int",
+			default: 90,
+			description: __(
+				"Rows more than this many days past due (and past their customer's usual payment date) are not expected in the weeks"
+			),
+		},
+		{
 			fieldname: "customer",
 			label: __("Customer"),
 			fieldtype: "Link",
@@ -49,4 +59,12 @@ frappe.query_reports["Cash Forecast"] = {
 			options: "User",
 		},
 	],
+	formatter(value, row, column, data, default_formatter) {
+		value = default_formatter(value, row, column, data);
+		if (data && column.fieldname === "week" && data.bucket !== "week") {
+			const color = { later: "blue", at_risk: "red", disputed: "orange" }[data.bucket];
+			return `<span class="indicator-pill ${color}">${value}</span>`;
+		}
+		return value;
+	},
 };
