@@ -29,7 +29,7 @@ from frappe.query_builder.functions import (
 	Min,
 	Sum,
 )
-from frappe.utils import getdate, nowdate
+from frappe.utils import fmt_money, getdate, nowdate
 from pypika.enums import DatePart
 from pypika.terms import Case, ValueWrapper
 
@@ -79,6 +79,15 @@ def check_choice(value, choices: Iterable[str], label: str) -> str:
 			title=_("Invalid Filter"),
 		)
 	return value
+
+
+def summary_figure(value: float | None, label: str, precision: int = 1, suffix: str = "") -> dict:
+	"""A report-summary card for a plain number with a fixed number of decimals.
+
+	The desk formats a summary card's Float with the system precision (three decimals, "56.400"),
+	ignoring any precision given, so the card gets the number already formatted."""
+	text = "–" if value is None else fmt_money(value, precision=precision) + suffix
+	return {"value": text, "label": label, "datatype": "Data"}
 
 
 def readable_links(columns: list[dict]) -> list[dict]:

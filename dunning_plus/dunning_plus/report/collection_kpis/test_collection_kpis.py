@@ -82,11 +82,10 @@ class TestCollectionKPIs(FrappeTestCase):
 				frappe.db.set_value("Payment Promise", promise.name, "status", status)
 
 	def run_report(self, **filters):
+		filters = {"from_date": "2026-01-01", "to_date": T, **filters}
 		with self.freeze_time(T, tick=True):
 			_columns, data, _message, chart, summary = execute(
-				frappe._dict(
-					company=COMPANY, from_date="2026-01-01", to_date=T, customer=self.customer, **filters
-				)
+				frappe._dict(company=COMPANY, customer=self.customer, **filters)
 			)
 		return {r["month"]: r for r in data}, chart, summary
 
@@ -139,4 +138,39 @@ class TestCollectionKPIs(FrappeTestCase):
 		# a shorter window: the payment 10 days after the message no longer counts
 		months, _chart, _summary = self.run_report(conversion_days=7)
 		self.assertEqual(months["2026-02"]["converted"], 0)
-		self.assertEqual({s["label"]: s["value"] for s in summary}["Countback DSO"], 56.4)
+		self.assertEqual({s["label"]: s["value"] for s in summary}["Countback DSO"], "56.4")
+
+	def test_headline_cards_are_the_whole_window(self):
+		"""The defect: with To Date on the first of a month the cards showed that one-day month (CEI
+		0 %, conversion and promise-kept blank) while the month rows had real values, and day
+		figures printed three decimals."""
+		months, _chart, summary = self.run_report(to_date="2026-03-01")
+		self.assertEqual(getdate(months["2026-03"]["to_date"]), getdate("2026-03-01"))
+		self.assertEqual(months["2026-03"]["cei"], 0.0)  # the one-day month
+		cards = {s["label"]: s for s in summary}
+		# window 01-01..03-01: AR before it 0, credit sales 3000, AR at its end 2400 of which 2000 current
+		self.assertEqual(cards["CEI"]["value"], 60.0)  # (0 + 3000 - 2400) / (0 + 3000 - 2000)
+		self.assertEqual(cards["Promise-Kept Rate"]["value"], 100.0)  # the 02-27 promise, kept
+		self.assertEqual(cards["Reminder Conversion"]["value"], 50.0)  # 2 messages, 1 paid within 14 days
+		self.assertEqual(cards["CEI"]["datatype"], "Percent")
+		# days with one decimal: countback 1 + 28 + 400 / 1000 x 31; standard 2400 / 3000 x 60 days
+		self.assertEqual(
+			(
+				cards["Countback DSO"]["value"],
+				cards["Standard DSO"]["value"],
+				cards["Average Days Delinquent"]["value"],
+			),
+			("41.4", "48.0", "12.4"),
+		)
+		self.assertEqual(cards["Countback DSO"]["datatype"], "Data")
+		# the whole window to today
+		_months, _chart, summary = self.run_report()
+		cards = {s["label"]: s["value"] for s in summary}
+		self.assertEqual(
+			(cards["CEI"], cards["Promise-Kept Rate"], cards["Reminder Conversion"]), (20.0, 50.0, 50.0)
+		)
+		self.assertEqual((cards["Standard DSO"], cards["Average Days Delinquent"]), ("62.1", "40.4"))
+		# nothing in the window to rate: a dash, not a blank or a zero
+		_months, _chart, summary = self.run_report(from_date="2025-10-01", to_date="2025-11-30")
+		cards = {s["label"]: s["value"] for s in summary}
+		self.assertEqual((cards["Promise-Kept Rate"], cards["Reminder Conversion"]), ("–", "–"))
