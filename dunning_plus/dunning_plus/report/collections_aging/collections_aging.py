@@ -2,7 +2,11 @@
 # For license information, please see license.txt
 
 """Outstanding per instalment, aged by due date or posting date as of any date, in configurable
-buckets, grouped by customer, segment, collector or dunning level, or listed per instalment."""
+buckets, grouped by customer, segment, collector or dunning level, or listed per instalment.
+
+By dunning level, each instalment's amount is in the row of its own level, and each open invoice
+is counted once, at its highest level (the level the Sales Invoice shows), so the Open Invoices
+column adds up to the open invoices however many levels an invoice's terms are at."""
 
 from __future__ import annotations
 
@@ -122,7 +126,10 @@ def _open_invoices(group_by, items, invoices, key) -> Counter:
 	if group_by == "Instalment":
 		return Counter()
 	if group_by == "Dunning Level":
-		return Counter(k for k, _inv in {(key(i), i.group) for i in items})
+		highest: dict[str, int] = {}
+		for i in items:
+			highest[i.group] = max(highest.get(i.group, 0), int(key(i)))
+		return Counter(str(level) for level in highest.values())
 	# every item of an invoice has the invoice's customer, hence the same key
 	first = {}
 	for i in items:
@@ -164,7 +171,8 @@ def _columns(group_by, labels, currency):
 		"Territory": [{**link, "fieldname": "territory", "label": _("Territory"), "options": "Territory"}],
 		"Collector": [{"fieldname": "collector", "label": _("Collector"), "fieldtype": "Data", "width": 180}],
 		"Dunning Level": [
-			{"fieldname": "dunning_level", "label": _("Dunning Level"), "fieldtype": "Data", "width": 110}
+			{"fieldname": "dunning_level", "label": _("Dunning Level"), "fieldtype": "Data", "width": 140},
+			{"fieldname": "level", "label": _("Level"), "fieldtype": "Int", "width": 60, "hidden": 1},
 		],
 		"Instalment": [
 			{**link, "fieldname": "sales_invoice", "label": _("Sales Invoice"), "options": "Sales Invoice"},
@@ -179,13 +187,22 @@ def _columns(group_by, labels, currency):
 				"label": _("Collection Case"),
 				"options": "Collection Case",
 			},
-			{"fieldname": "dunning_level", "label": _("Dunning Level"), "fieldtype": "Data", "width": 90},
+			{"fieldname": "dunning_level", "label": _("Dunning Level"), "fieldtype": "Data", "width": 130},
 		],
 	}[group_by]
 	money = {"fieldtype": "Currency", "options": "currency", "width": 120}
 	buckets = [{**money, "fieldname": f"range{i}", "label": label} for i, label in enumerate(labels, 1)]
 	tail = [{**money, "fieldname": "outstanding", "label": _("Total Outstanding"), "width": 140}]
-	if group_by != "Instalment":
+	if group_by == "Dunning Level":
+		tail.append(
+			{
+				"fieldname": "invoices",
+				"label": _("Open Invoices (at Highest Level)"),
+				"fieldtype": "Int",
+				"width": 110,
+			}
+		)
+	elif group_by != "Instalment":
 		tail.append({"fieldname": "invoices", "label": _("Open Invoices"), "fieldtype": "Int", "width": 90})
 	currency_col = {
 		"fieldname": "currency",
@@ -211,7 +228,7 @@ def _row(group_by, row, as_of, basis, levels, info, terms, by_id, open_invoices,
 			due_date=item.due_date,
 			age=(as_of - (item.due_date if basis == AgingBasis.DUE_DATE else item.posting_date)).days,
 			collection_case=case or (info[item.customer].case if item.customer in info else None),
-			dunning_level=str(level),
+			dunning_level=level_name(level),
 		)
 		return out
 	out["invoices"] = open_invoices.get(row.key, 0)
@@ -231,5 +248,10 @@ def _row(group_by, row, as_of, basis, levels, info, terms, by_id, open_invoices,
 	elif group_by == "Territory":
 		out["territory"] = row.key
 	elif group_by == "Dunning Level":
-		out["dunning_level"] = row.key
+		out.update(dunning_level=level_name(int(row.key)), level=int(row.key))
 	return out
+
+
+def level_name(level: int) -> str:
+	"""A dunning level as the desk names it elsewhere (the Sales Invoice's indicator, the steps)."""
+	return _("Dunning Level {0}").format(level) if level else _("Not Dunned")

@@ -136,7 +136,7 @@ class TestCollectionsAging(FrappeTestCase):
 			for group_by, field, key in (
 				("Customer Group", "customer_group", "_Test Customer Group"),
 				("Territory", "territory", "_Test Territory"),
-				("Dunning Level", "dunning_level", "0"),
+				("Dunning Level", "dunning_level", "Not Dunned"),
 			):
 				_columns, data, _chart, _summary = run(
 					report_date=T, customer=self.customer, group_by=group_by
@@ -149,6 +149,42 @@ class TestCollectionsAging(FrappeTestCase):
 			self.assertEqual([(r["collector"], r["outstanding"]) for r in data], [("Administrator", 1800.0)])
 			_columns, data, _chart, _summary = run(report_date=T, collector="Administrator")
 			self.assertIn(self.customer, {r["customer"] for r in data})
+
+	def test_by_dunning_level_counts_each_invoice_once_under_level_names(self):
+		"""The defect: a multi-term invoice with terms at two levels was an open invoice in both rows
+		(the column added up to more invoices than were open) and the rows read "0", "1"."""
+		case = case_of(self.customer)
+		first_row = {r.payment_schedule: r for r in case.items}[self.a.payment_schedule[0].name]
+		frappe.db.set_value("Collection Case Item", first_row.name, "level", 1)
+		with self.freeze_time(T, tick=True):
+			_columns, data, _chart, summary = run(
+				report_date=T, customer=self.customer, group_by="Dunning Level"
+			)
+		by_level = {r["dunning_level"]: r for r in data}
+		self.assertEqual(list(by_level), ["Not Dunned", "Dunning Level 1"])
+		# A's first term (100 open, 70 days late) is at level 1, its other terms and B and C at none
+		self.assertEqual(by_level["Dunning Level 1"]["outstanding"], 100.0)
+		self.assertEqual(by_level["Not Dunned"]["outstanding"], 1700.0)
+		# A counts once, at its highest level
+		self.assertEqual(
+			(by_level["Dunning Level 1"]["invoices"], by_level["Not Dunned"]["invoices"]), (1, 2)
+		)
+		open_invoices = {s["label"]: s["value"] for s in summary}["Open Invoices"]
+		self.assertEqual(sum(r["invoices"] for r in data), open_invoices)
+		self.assertEqual(open_invoices, 3)
+		self.assertEqual(by_level["Dunning Level 1"]["level"], 1)
+		with self.freeze_time(T, tick=True):
+			_columns, data, _chart, _summary = run(
+				report_date=T, customer=self.customer, group_by="Instalment"
+			)
+		self.assertEqual(
+			sorted(r["dunning_level"] for r in data if r["sales_invoice"] == self.a.name),
+			["Dunning Level 1", "Not Dunned", "Not Dunned"],
+		)
+		# the level filter still takes the number
+		with self.freeze_time(T, tick=True):
+			_columns, data, _chart, _summary = run(report_date=T, customer=self.customer, dunning_level="1")
+		self.assertEqual(data[0]["outstanding"], 100.0)
 
 	def test_matches_the_invoices_outstanding_today(self):
 		with self.freeze_time(T, tick=True):
