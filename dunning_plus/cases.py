@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 import frappe
 from frappe import _
-from frappe.query_builder.functions import Count, Max
+from frappe.query_builder.functions import Count, Max, Min
 from frappe.utils import add_to_date, get_datetime, getdate, now_datetime, nowdate
 
 from dunning_plus import ledger
@@ -388,12 +388,21 @@ class CaseContext:
 			.run()
 		):
 			ctx.open_disputes[customer] = count
-		c = frappe.qb.DocType("Customer")
+		# tenure runs from the customer's first submitted invoice with the company, not from when the
+		# Customer record was made (imported or created on the day of the first sale: always 0 days)
+		si = frappe.qb.DocType("Sales Invoice")
 		ctx.since = {
-			name: getdate(created)
-			for name, created in frappe.qb.from_(c)
-			.select(c.name, c.creation)
-			.where(c.name.isin(customers))
+			name: getdate(first)
+			for name, first in frappe.qb.from_(si)
+			.select(si.customer, Min(si.posting_date))
+			.where(
+				(si.docstatus == 1)
+				& (si.is_return == 0)
+				& (si.company == company)
+				& (si.posting_date <= as_of)
+				& si.customer.isin(customers)
+			)
+			.groupby(si.customer)
 			.run()
 		}
 		ctx.days_late = ledger.read_days_late(customers, as_of - timedelta(days=365))

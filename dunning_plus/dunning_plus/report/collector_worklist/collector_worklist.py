@@ -1,23 +1,32 @@
 # Copyright (c) 2026, dunning_plus contributors
 # For license information, please see license.txt
 
-"""Open collection cases ranked by the engine's risk x value score, with the drivers of the score,
-the next action and its date, the SLA state, pending promises and open disputes."""
+"""Open collection cases ranked by their risk x value score, with the drivers of the score, what
+is due today, the next action and its date, the SLA state, pending promises and open disputes.
+
+The score is the case's own (``risk_score`` and ``score_drivers``, computed by the case recompute,
+``cases._score``): the worklist shows the stored value, so the form and the worklist never disagree.
+
+Actions due today, per case: steps waiting for approval (one per message), open tasks due today or
+earlier (the ToDos of the case: calls, letters, escalations; a task given to several people counts
+once, and approval requests count as the approval), and the next step when its date has come.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
 
 import frappe
 from frappe import _
+from frappe.query_builder.functions import Coalesce, Count
 from frappe.utils import add_to_date, get_datetime, getdate, now_datetime, nowdate
 
-from dunning_plus import ledger, report_data
-from dunning_plus.engine.money import ZERO
-from dunning_plus.engine.score import Behaviour, score_customer
+from dunning_plus import report_data
 from dunning_plus.permissions import is_restricted
 
 SLA_SOON_HOURS = 24
+# the approval request the cycle gives each approver (cycle._request_approval)
+APPROVAL_TODO = "Approve or drop"
 
 
 def execute(filters=None):
@@ -27,41 +36,26 @@ def execute(filters=None):
 	currency = frappe.get_cached_value("Company", company, "default_currency")
 	cases = _open_cases(company, filters)
 	customers = sorted({c.customer for c in cases})
-
-	# the score's inputs, as the case recompute reads them: every open instalment, a year of payments
-	# one cut, today: whether each row is overdue is all the score needs
-	items, _invoices = report_data.read_open_items(company, as_of, customers, cut_dates=[as_of])
-	balance: dict[str, object] = {}
-	overdue: dict[str, object] = {}
-	for i in items:
-		if i.outstanding > 0:
-			balance[i.customer] = balance.get(i.customer, ZERO) + i.outstanding
-			if i.due_date < as_of:
-				overdue[i.customer] = overdue.get(i.customer, ZERO) + i.outstanding
-	days_late = ledger.read_days_late(customers, as_of - timedelta(days=365))
 	facts = report_data.read_customer_facts(company, customers)
-	info = report_data.read_customer_info(company, customers)
-	largest = max([report_data.largest_open_case(company), *balance.values()], default=ZERO)
+	names = [c.name for c in cases]
+	approvals = _pending_approvals(names)
+	tasks = _tasks_due(names, as_of)
 
 	now = now_datetime()
 	rows = []
 	for case in cases:
 		f = facts[case.customer]
-		ci = info.get(case.customer)
-		score = score_customer(
-			Behaviour(
-				customer=case.customer,
-				balance=balance.get(case.customer, ZERO),
-				overdue=overdue.get(case.customer, ZERO),
-				avg_days_late=days_late.get(case.customer, 0.0),
-				promises_made=f.kept_or_broken,
-				promises_broken=f.broken,
-				open_disputes=f.open_disputes,
-				tenure_days=(as_of - ci.creation).days if ci and ci.creation else 0,
-			),
-			largest,
-		)
-		drivers = {d.name: d for d in score.drivers}
+		drivers = _drivers(case.score_drivers)
+		risk = sum(d.get("points", 0) for name, d in drivers.items() if name != "balance")
+		score = case.risk_score or 0
+		step_due = bool(case.next_action_date and getdate(case.next_action_date) <= as_of)
+		due = []
+		if approvals.get(case.name):
+			due.append(_("Approve ({0})").format(approvals[case.name]))
+		if tasks.get(case.name):
+			due.append(_("Tasks ({0})").format(tasks[case.name]))
+		if step_due:
+			due.append(case.next_action)
 		rows.append(
 			{
 				"collection_case": case.name,
@@ -70,17 +64,19 @@ def execute(filters=None):
 				"status": case.status,
 				"current_level": case.current_level,
 				"collector": case.collector,
-				"score": score.score,
-				"risk": score.risk,
-				"value": score.value,
-				"why": score.explain(),
-				"days_late": round(drivers["days_late"].raw, 1),
-				"broken_promises": round(100 * drivers["broken_promises"].raw, 1),
+				"score": score,
+				"risk": round(risk, 4) if drivers else None,
+				"value": round(score / (100 * risk), 4) if risk else None,
+				"why": case.score_explanation or "",
+				"days_late": round(_raw(drivers, "days_late"), 1),
+				"broken_promises": round(100 * _raw(drivers, "broken_promises"), 1),
 				"open_disputes": f.open_disputes,
-				"overdue_share": round(100 * drivers["overdue_share"].raw, 1),
-				"tenure_days": int(drivers["newness"].raw),
+				"overdue_share": round(100 * _raw(drivers, "overdue_share"), 1),
+				"tenure_days": int(_raw(drivers, "newness")),
 				"outstanding": case.outstanding_amount,
 				"overdue": case.overdue_amount,
+				"actions_due": approvals.get(case.name, 0) + tasks.get(case.name, 0) + int(step_due),
+				"due_today": " · ".join(filter(None, due)),
 				"next_action": case.next_action,
 				"next_action_date": case.next_action_date,
 				"sla_due": case.sla_due,
@@ -98,12 +94,16 @@ def execute(filters=None):
 	summary = [
 		{"value": len(rows), "label": _("Open Cases"), "datatype": "Int"},
 		{
-			"value": sum(
-				1 for r in rows if r["next_action_date"] and getdate(r["next_action_date"]) <= as_of
-			),
+			"value": sum(r["actions_due"] for r in rows),
 			"label": _("Actions Due Today"),
 			"datatype": "Int",
 			"indicator": "Orange",
+		},
+		{
+			"value": sum(approvals.values()),
+			"label": _("Awaiting Approval"),
+			"datatype": "Int",
+			"indicator": "Orange" if approvals else "Green",
 		},
 		{
 			"value": sum(1 for r in rows if r["sla_state"] == "Breached"),
@@ -119,6 +119,58 @@ def execute(filters=None):
 		},
 	]
 	return report_data.readable_links(_columns()), rows, None, None, summary
+
+
+def _drivers(stored: str | None) -> dict:
+	"""The case's stored drivers: {name: {"value": raw, "points": contribution}}."""
+	if not stored:
+		return {}
+	try:
+		drivers = json.loads(stored)
+	except ValueError:
+		return {}
+	return drivers if isinstance(drivers, dict) else {}
+
+
+def _raw(drivers: dict, name: str) -> float:
+	return float((drivers.get(name) or {}).get("value") or 0)
+
+
+def _pending_approvals(cases: list[str]) -> dict[str, int]:
+	"""Messages waiting for approval per case (a message's steps share its message key)."""
+	if not cases:
+		return {}
+	ca = frappe.qb.DocType("Collection Action")
+	return dict(
+		frappe.qb.from_(ca)
+		.select(ca.collection_case, Count(Coalesce(ca.message_key, ca.name)).distinct())
+		.where(
+			ca.collection_case.isin(cases) & (ca.action_type == "Step") & (ca.status == "Pending Approval")
+		)
+		.groupby(ca.collection_case)
+		.run()
+	)
+
+
+def _tasks_due(cases: list[str], as_of) -> dict[str, int]:
+	"""Open ToDos of each case due by ``as_of`` (or undated), one per task however many people have
+	it; approval requests are left to ``_pending_approvals``."""
+	if not cases:
+		return {}
+	todo = frappe.qb.DocType("ToDo")
+	return dict(
+		frappe.qb.from_(todo)
+		.select(todo.reference_name, Count(todo.description).distinct())
+		.where(
+			(todo.reference_type == "Collection Case")
+			& todo.reference_name.isin(cases)
+			& (todo.status == "Open")
+			& (todo.date.isnull() | (todo.date <= as_of))
+			& todo.description.not_like(f"%{_(APPROVAL_TODO)}%")
+		)
+		.groupby(todo.reference_name)
+		.run()
+	)
 
 
 def _open_cases(company, filters):
@@ -138,6 +190,9 @@ def _open_cases(company, filters):
 			cc.next_action,
 			cc.next_action_date,
 			cc.sla_due,
+			cc.risk_score,
+			cc.score_explanation,
+			cc.score_drivers,
 		)
 		.where((cc.company == company) & cc.status.notin(report_data.CLOSED))
 	)
@@ -195,6 +250,8 @@ def _columns():
 		{"fieldname": "why", "label": _("Drivers"), "fieldtype": "Data", "width": 260},
 		{"fieldname": "outstanding", "label": _("Outstanding"), **money},
 		{"fieldname": "overdue", "label": _("Overdue"), **money},
+		{"fieldname": "actions_due", "label": _("Actions Due"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "due_today", "label": _("Due Today"), "fieldtype": "Data", "width": 200},
 		{"fieldname": "next_action", "label": _("Next Action"), "fieldtype": "Data", "width": 170},
 		{"fieldname": "next_action_date", "label": _("Next Action Date"), "fieldtype": "Date", "width": 110},
 		{"fieldname": "sla_state", "label": _("SLA"), "fieldtype": "Data", "width": 90},

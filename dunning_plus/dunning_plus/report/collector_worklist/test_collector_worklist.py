@@ -67,27 +67,104 @@ class TestCollectorWorklist(FrappeTestCase):
 		self.assertEqual((x["sla_state"], y["sla_state"]), ("Breached", "Due Soon"))
 		self.assertEqual(x["collector"], self.alice)
 
-	def test_score_is_the_engines(self):
-		from decimal import Decimal
+	def test_score_is_the_cases_stored_value(self):
+		"""The defect: the worklist recomputed the score its own way (its own balances, largest balance
+		and tenure), so the same customer scored 30.85 on the form and 29.74 on the worklist. A larger
+		case opened since Y's was computed changed the worklist's figure, not the case's."""
+		import json
 
-		from dunning_plus.engine.score import Behaviour, score_customer
-		from dunning_plus.report_data import largest_open_case
-
+		with self.freeze_time(T, tick=True):
+			big = make_customer(f"_Test DP WL Big {frappe.generate_hash(length=5)}")
+			make_invoice(big, add_days(T, -60), rate=9_000_000)
 		mine, _data = self.rows()
-		y = mine[self.y]
-		tenure = (T - getdate(frappe.db.get_value("Customer", self.y, "creation"))).days
-		expected = score_customer(
-			Behaviour(
-				customer=self.y,
-				balance=Decimal(1000),
-				overdue=Decimal(300),
-				promises_made=0,
-				open_disputes=0,
-				tenure_days=tenure,
-			),
-			max(largest_open_case(COMPANY), Decimal(1000)),
-		)
-		self.assertEqual(y["score"], expected.score)
+		for customer, case in ((self.x, self.x_case), (self.y, self.y_case)):
+			stored = frappe.db.get_value(
+				"Collection Case",
+				case.name,
+				["risk_score", "score_explanation", "score_drivers"],
+				as_dict=True,
+			)
+			row = mine[customer]
+			self.assertEqual(row["score"], stored.risk_score, customer)
+			self.assertEqual(row["why"], stored.score_explanation, customer)
+			drivers = json.loads(stored.score_drivers)
+			self.assertEqual(row["tenure_days"], int(drivers["newness"]["value"]))
+			self.assertEqual(row["days_late"], round(drivers["days_late"]["value"], 1))
+			self.assertAlmostEqual(
+				row["risk"], sum(d["points"] for k, d in drivers.items() if k != "balance"), places=4
+			)
+		self.assertGreater(mine[self.x]["score"], 0)
+
+	def test_tenure_counts_from_the_first_invoice(self):
+		"""The defect: tenure counted from the Customer record's creation, 0 days for a customer made
+		the day its history was entered."""
+		import json
+
+		with self.freeze_time(T, tick=True):
+			customer = make_customer(f"_Test DP WL Tenure {frappe.generate_hash(length=5)}")
+			make_invoice(customer, add_days(T, -100))
+			make_invoice(customer, add_days(T, -40))
+			case = case_of(customer)
+		drivers = json.loads(frappe.db.get_value("Collection Case", case.name, "score_drivers"))
+		self.assertEqual(drivers["newness"]["value"], 100)
+		with self.freeze_time(T, tick=True):
+			_columns, data, _summary = run(customer=customer)
+		self.assertEqual(data[0]["tenure_days"], 100)
+
+	def test_approvals_and_tasks_due_are_actions_due(self):
+		"""The defect: "Actions Due Today 0" while cases waited for approval: only the next step's date
+		counted. X (fully disputed: no step due) has a Final Notice waiting for approval (two rows of
+		one message) and a call to make today, given to two people."""
+		with self.freeze_time(T, tick=True):
+			for row in (1, 2):
+				frappe.get_doc(
+					{
+						"doctype": "Collection Action",
+						"collection_case": self.x_case.name,
+						"customer": self.x,
+						"company": COMPANY,
+						"action_date": T,
+						"action_type": "Step",
+						"status": "Pending Approval",
+						"step_code": "FINAL",
+						"step_kind": "Final Notice",
+						"message_key": f"FINAL-{self.x}-{T}",
+						"idempotency_key": f"wl-test-{self.x}-{row}",
+					}
+				).insert(ignore_permissions=True)
+			for user, description in (
+				(self.alice, "Call the customer about the pricing dispute"),
+				(self.bob, "Call the customer about the pricing dispute"),
+				("Administrator", "Approve or drop Final Notice for the customer"),
+			):
+				frappe.get_doc(
+					{
+						"doctype": "ToDo",
+						"allocated_to": user,
+						"reference_type": "Collection Case",
+						"reference_name": self.x_case.name,
+						"date": T,
+						"description": description,
+					}
+				).insert(ignore_permissions=True)
+			# a task due tomorrow is not due today
+			frappe.get_doc(
+				{
+					"doctype": "ToDo",
+					"allocated_to": self.alice,
+					"reference_type": "Collection Case",
+					"reference_name": self.x_case.name,
+					"date": add_days(T, 1),
+					"description": "Send the copy of the contract",
+				}
+			).insert(ignore_permissions=True)
+		with self.freeze_time(T, tick=True):
+			_columns, data, summary = run(customer=self.x)
+		self.assertFalse(data[0]["next_action_date"] and getdate(data[0]["next_action_date"]) <= T)
+		self.assertEqual(data[0]["actions_due"], 2)
+		self.assertEqual(data[0]["due_today"], "Approve (1) · Tasks (1)")
+		cards = {s["label"]: s["value"] for s in summary}
+		self.assertEqual((cards["Actions Due Today"], cards["Awaiting Approval"]), (2, 1))
 
 	def test_filters_and_a_collector_sees_only_their_cases(self):
 		mine, _data = self.rows(collector=self.bob)
