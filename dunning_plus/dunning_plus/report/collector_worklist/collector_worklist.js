@@ -52,6 +52,9 @@ frappe.query_reports["Collector Worklist"] = {
 		if (column.fieldname === "next_action_date" && raw && raw <= frappe.datetime.get_today()) {
 			return `<span style="color: var(--red-500); font-weight: 600">${value}</span>`;
 		}
+		if (column.fieldname === "due_today" && raw) {
+			return `<span style="color: var(--orange-600); font-weight: 600">${value}</span>`;
+		}
 		if (column.fieldname === "status" && raw) {
 			return __(raw);
 		}
