@@ -181,7 +181,6 @@ class CustomerInfo:
 	territory: str | None
 	collector: str | None
 	case: str | None
-	creation: date | None
 
 
 def read_customer_info(company: str, customers: Iterable[str]) -> dict[str, CustomerInfo]:
@@ -199,9 +198,9 @@ def read_customer_info(company: str, customers: Iterable[str]) -> dict[str, Cust
 		.run()
 	}
 	out = {}
-	for name, cname, group, territory, collector, creation in (
+	for name, cname, group, territory, collector in (
 		frappe.qb.from_(c)
-		.select(c.name, c.customer_name, c.customer_group, c.territory, c.dunning_collector, c.creation)
+		.select(c.name, c.customer_name, c.customer_group, c.territory, c.dunning_collector)
 		.where(c.name.isin(customers))
 		.run()
 	):
@@ -213,7 +212,6 @@ def read_customer_info(company: str, customers: Iterable[str]) -> dict[str, Cust
 			territory,
 			case_collector or collector,
 			case,
-			getdate(creation) if creation else None,
 		)
 	return out
 
@@ -772,17 +770,6 @@ def read_customer_facts(company: str, customers: list[str]) -> dict[str, Custome
 		out[customer].open_disputes = count
 		out[customer].disputed_amount = to_money(amount)
 	return out
-
-
-def largest_open_case(company: str) -> Decimal:
-	cc = frappe.qb.DocType("Collection Case")
-	value = (
-		frappe.qb.from_(cc)
-		.select(Max(cc.outstanding_amount))
-		.where((cc.company == company) & cc.status.notin(CLOSED))
-		.run()[0][0]
-	)
-	return to_money(value or 0)
 
 
 # ---------------------------------------------------------------- KPIs
