@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import frappe
+from frappe import _
 from frappe.utils import nowdate
 
 
@@ -16,6 +20,8 @@ def record_decision(
 	step_kind: str | None = None,
 	status: str = "Done",
 ) -> str:
+	if frappe.flags.dunning_plus_customer_acting:
+		details = by_customer(details)
 	doc = frappe.get_doc(
 		{
 			"doctype": "Collection Action",
@@ -36,3 +42,18 @@ def record_decision(
 	if case:
 		frappe.get_doc("Collection Case", case).add_comment("Info", details)
 	return doc.name
+
+
+def by_customer(details: str) -> str:
+	"""How the audit trail and the timeline mark what the customer did on the collection page."""
+	return _("{0} (by the customer via the collection page)").format(details)
+
+
+@contextmanager
+def customer_acting() -> Iterator[None]:
+	"""Everything recorded inside is marked as done by the customer on the collection page."""
+	frappe.flags.dunning_plus_customer_acting = True
+	try:
+		yield
+	finally:
+		frappe.flags.dunning_plus_customer_acting = False

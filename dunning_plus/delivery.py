@@ -10,6 +10,7 @@ import frappe
 from frappe import _
 from frappe.utils import add_to_date, flt, get_url, getdate, now_datetime
 
+from dunning_plus.collect_links import collect_url
 from dunning_plus.engine.cadence import Message
 from dunning_plus.policies import KIND_FROM_ENGINE
 
@@ -69,6 +70,8 @@ def message_context(msg: Message, case_name: str) -> dict:
 		"step_title": _(msg.lead.title),
 		"kind": KIND_FROM_ENGINE[msg.lead.kind.value],
 		"pay_link": items[0]["pay_link"] if len({i["invoice"] for i in items}) == 1 else get_url("/invoices"),
+		# the customer's collection page for this case and recipient: pay, promise, dispute, remit
+		"collect_url": collect_url(case_name, msg.email),
 	}
 
 
@@ -151,14 +154,19 @@ def create_task(msg: Message, case_name: str, collector: str | None, reason: str
 
 
 def queue_letter(msg: Message, case_name: str) -> str:
-	"""Renders the statement as a PDF attached to the case, queued for printing and posting."""
-	pdf = frappe.attach_print(
-		"Collection Case",
-		case_name,
-		print_format=STATEMENT_FORMAT,
-		file_name=f"{case_name}-{msg.lead.code}",
-		lang=msg.language,
-	)
+	"""Renders the statement as a PDF attached to the case, queued for printing and posting; the
+	letter carries the case's collection page link as a QR code and URL (collect_links.letter_link)."""
+	frappe.flags.dunning_plus_letter_case = case_name
+	try:
+		pdf = frappe.attach_print(
+			"Collection Case",
+			case_name,
+			print_format=STATEMENT_FORMAT,
+			file_name=f"{case_name}-{msg.lead.code}",
+			lang=msg.language,
+		)
+	finally:
+		frappe.flags.dunning_plus_letter_case = None
 	file = frappe.get_doc(
 		{
 			"doctype": "File",

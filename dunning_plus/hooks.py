@@ -28,6 +28,7 @@ doc_events = {
 		"on_trash": "dunning_plus.events.sales_invoice.on_trash",
 	},
 	"Payment Entry": {
+		"before_validate": "dunning_plus.collection_page.payment_entry_from_page_request",
 		"on_submit": "dunning_plus.events.payments.payment_entry_changed",
 		"on_cancel": "dunning_plus.events.payments.payment_entry_changed",
 		"on_trash": "dunning_plus.events.payments.payment_entry_trashed",
@@ -86,7 +87,11 @@ override_doctype_dashboards = {
 }
 
 # Print formats: the open-items statement reads the customer's whole open position and open credits
-jinja = {"methods": ["dunning_plus.statement.dunning_statement"]}
+jinja = {"methods": ["dunning_plus.statement.dunning_statement", "dunning_plus.collect_links.letter_link"]}
+
+# The customer's collection page behind every message (no login; dunning_plus/www/collect.py)
+# ------------------------
+website_route_rules = [{"from_route": "/collect/<token>", "to_route": "collect"}]
 
 # Scheduled work
 # --------------

@@ -136,3 +136,62 @@ frappe.ui.form.on("Collection Case", {
 		}, __("Actions"));
 	},
 });
+
+// The customer's collection page: the case's links (one per recipient), copy, revoke, issue anew.
+frappe.ui.form.on("Collection Case", {
+	refresh(frm) {
+		if (!frm.is_new()) dunning_plus_collection_links(frm);
+	},
+});
+
+function dunning_plus_collection_links(frm) {
+	const M = "dunning_plus.collect_links.";
+	const open = OPEN(frm.doc);
+	const issue = (recipient) =>
+		frappe.call(M + "issue_link", { case: frm.doc.name, recipient }).then((r) => {
+			frappe.utils.copy_to_clipboard(r.message.url);
+			frm.reload_doc();
+		});
+	if (open) {
+		frm.add_custom_button(__("New Collection Page Link"), () => {
+			frappe.prompt(
+				{
+					fieldname: "recipient", fieldtype: "Data", options: "Email", label: __("Recipient"),
+					description: __("The email address it is for; empty for letters. Replaces that recipient's link."),
+				},
+				(v) => issue(v.recipient || ""),
+				__("New Collection Page Link")
+			);
+		}, __("Collection Page"));
+	}
+	frappe.call(M + "get_links", { case: frm.doc.name }).then((r) => {
+		const links = r.message || [];
+		if (!links.length) return;
+		const rows = links.map((l, i) => `
+			<div class="d-flex flex-wrap align-items-center mb-2" data-idx="${i}">
+				<span class="mr-3"><b>${frappe.utils.escape_html(l.label)}</b></span>
+				<code class="mr-3 text-truncate" style="max-width: 26rem">${frappe.utils.escape_html(l.url)}</code>
+				<span class="mr-3 ${l.expired ? "text-danger" : "text-muted"}">${l.expired
+					? __("expired on {0}", [frappe.datetime.str_to_user(l.valid_until)])
+					: __("valid until {0}", [frappe.datetime.str_to_user(l.valid_until)])}</span>
+				<button class="btn btn-xs btn-default mr-2" data-action="copy">${__("Copy")}</button>
+				${open ? `<button class="btn btn-xs btn-default mr-2" data-action="renew">${__("New Link")}</button>` : ""}
+				<button class="btn btn-xs btn-default" data-action="revoke">${__("Revoke")}</button>
+			</div>`).join("");
+		frm.dashboard.parent.find(".dp-collection-links").closest(".form-dashboard-section").remove();
+		const body = frm.dashboard.add_section(`<div class="dp-collection-links">${rows}</div>`, __("Collection Page"));
+		body.on("click", "button[data-action]", (e) => {
+			const link = links[$(e.currentTarget).closest("[data-idx]").data("idx")];
+			const action = $(e.currentTarget).data("action");
+			if (action === "copy") {
+				frappe.utils.copy_to_clipboard(link.url);
+			} else if (action === "renew") {
+				frappe.confirm(__("The current link for {0} stops working. Issue a new one?", [link.label]), () => issue(link.recipient));
+			} else {
+				frappe.confirm(__("The link for {0} stops working at once. Revoke it?", [link.label]), () =>
+					frappe.call(M + "revoke_link", { link: link.name }).then(() => frm.reload_doc())
+				);
+			}
+		});
+	});
+}

@@ -47,6 +47,13 @@ class CollectionCase(Document):
 		self, promised_date: str, amount: float | None = None, notes: str | None = None
 	) -> str:
 		self.check_permission("write")
+		return self.make_promise(promised_date, amount, notes).name
+
+	def make_promise(
+		self, promised_date, amount=None, notes=None, source="Collector", ignore_permissions=False
+	):
+		"""A Payment Promise over the case's undisputed open items (the collector's button and the
+		customer's collection page both come here)."""
 		items = default_items(self, exclude_paused=("Dispute",))
 		if not items:
 			frappe.throw(_("The case has no undisputed open item to promise."))
@@ -60,11 +67,13 @@ class CollectionCase(Document):
 				"amount": flt(amount)
 				or sum(flt(r.outstanding) for r in self.items if r.paused_by != "Dispute"),
 				"notes": notes,
+				"source": source,
 				"items": items,
 			}
 		)
+		promise.flags.ignore_permissions = ignore_permissions
 		promise.insert()
-		return promise.name
+		return promise
 
 	@frappe.whitelist()
 	def open_dispute(
@@ -80,6 +89,12 @@ class CollectionCase(Document):
 			items = [i for i in items if i["sales_invoice"] == sales_invoice]
 		if not items:
 			frappe.throw(_("Invoice {0} is not an open item of this case.").format(sales_invoice or ""))
+		return self.make_dispute(reason, items, amount, description).name
+
+	def make_dispute(
+		self, reason, items, amount=None, description=None, source="Collector", ignore_permissions=False
+	):
+		"""A Collection Dispute over ``items`` (rows of default_items), routed by its controller."""
 		covered = sum(
 			flt(r.outstanding)
 			for r in self.items
@@ -94,11 +109,13 @@ class CollectionCase(Document):
 				"reason": reason,
 				"amount": flt(amount) or covered,
 				"description": description,
+				"source": source,
 				"items": items,
 			}
 		)
+		dispute.flags.ignore_permissions = ignore_permissions
 		dispute.insert()
-		return dispute.name
+		return dispute
 
 	@frappe.whitelist()
 	def offer_payment_plan(

@@ -59,7 +59,9 @@ class CollectionDispute(Document):
 					"description": _("Dispute {0} of {1}: {2}").format(
 						self.reason, self.customer, self.amount
 					),
-				}
+				},
+				# routing does not depend on who opened it (a collector, or the customer on the page)
+				ignore_permissions=True,
 			)
 		record_decision(
 			self.collection_case,
