@@ -67,9 +67,9 @@ def prepare(bench: str, site: str) -> dict:
 		text=True,
 		check=True,
 	).stdout
-	line = next(x for x in reversed(out.strip().splitlines()) if x.strip().startswith(("{", '"')))
-	data = json.loads(line)
-	return json.loads(data) if isinstance(data, str) else data
+	# bench prints the returned dict as JSON, after whatever the site logged
+	start = out.rindex("\n{") + 1 if "\n{" in out else out.index("{")
+	return json.loads(out[start:])
 
 
 class Api:

@@ -7,8 +7,6 @@ today's: the browser acts on the page as a customer would now."""
 
 from __future__ import annotations
 
-import json
-
 import frappe
 from frappe.utils import add_days, nowdate
 
@@ -23,9 +21,9 @@ from dunning_plus.tests.utils import (
 )
 
 
-def prepare() -> str:
+def prepare() -> dict:
 	"""Makes a customer with two overdue invoices (three open items), a company bank account and
-	the case's link; returns JSON with the link, the case and the customer."""
+	the case's link; returns the link, the case and the customer."""
 	if not frappe.db.exists("Company", COMPANY):
 		raise frappe.ValidationError(
 			f"{COMPANY} is missing: run the app's test suite on this site once first"
@@ -40,7 +38,7 @@ def prepare() -> str:
 	make_invoice(customer, add_days(today, -70), rate=2500)
 	case = case_of(customer)
 	url = collect_links.collect_url(case.name, "ap@browser.example")
-	return json.dumps({"url": url, "case": case.name, "customer": customer})
+	return {"url": url, "case": case.name, "customer": customer}
 
 
 IBAN = "DE02120300000000202051"

@@ -697,12 +697,13 @@ class CollectionPageTestCase(FrappeTestCase):
 			if ".tests" in module.name or module.name.rsplit(".", 1)[-1].startswith("test_"):
 				continue
 			importlib.import_module(module.name)
-		guest = {
-			f"{f.__module__}.{f.__qualname__}"
-			for f in frappe.guest_methods
-			if f.__module__.startswith("dunning_plus")
-		}
-		self.assertEqual(guest, GUEST_METHODS)
+		ours = [f for f in frappe.guest_methods if f.__module__.startswith("dunning_plus")]
+		self.assertEqual({f"{f.__module__}.{f.__qualname__}" for f in ours}, GUEST_METHODS)
+		# the actions take POSTs only, the downloads GETs only
+		methods = {f.__name__: frappe.allowed_http_methods_for_whitelisted_func[f] for f in ours}
+		expected = {"statement": ["GET"], "document": ["GET"]}
+		expected.update({name: ["POST"] for name in ("promise", "dispute", "remittance", "pay")})
+		self.assertEqual(methods, expected)
 
 	def test_guest_reads_no_doctype_of_the_app_nor_the_uploaded_files(self):
 		doctypes = frappe.get_all("DocType", filters={"module": "Dunning Plus"}, pluck="name")
