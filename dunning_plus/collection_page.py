@@ -116,6 +116,7 @@ def open_items(case) -> list[frappe._dict]:
 				payable=max(due - flt(r.disputed_amount), 0) if r.paused_by != "Dispute" else 0,
 				disputed=disputed,
 				promised=r.payment_schedule in promised or r.paused_by == "Promise",
+				planned=r.paused_by == "Plan",
 				currency=r.currency or case.currency,
 			)
 		)
