@@ -224,22 +224,66 @@ def create_fee_dunning(msg: Message, case_name: str, posting_date) -> str | None
 
 
 def _fee_dunning_type(msg: Message) -> str:
-	abbr = frappe.get_cached_value("Company", msg.company, "abbr")
+	"""The company's ERPNext Dunning Type for the step, made on first use.
+
+	ERPNext names a Dunning Type "<type> - <company abbr>" but keeps its ``dunning_type`` unique across
+	all companies: the first company to use a step gets the step's title, every other one the title
+	with its abbreviation, so each company has its own and none collides with another's."""
+	company = msg.company
+	abbr = frappe.get_cached_value("Company", company, "abbr")
 	title = msg.lead.title
-	name = f"{title} - {abbr}"  # Dunning Type names itself "<type> - <company abbr>"
-	if not frappe.db.exists("Dunning Type", name):
-		frappe.get_doc(
+	candidates = list(dict.fromkeys([title, f"{title} ({abbr})", f"{title} ({company})"]))
+	dt = frappe.qb.DocType("Dunning Type")
+	found = {
+		r[0]: r[1]
+		for r in frappe.qb.from_(dt)
+		.select(dt.dunning_type, dt.name)
+		.where((dt.company == company) & dt.dunning_type.isin(candidates))
+		.run()
+	}
+	for dunning_type in candidates:
+		if dunning_type in found:
+			return found[dunning_type]
+	taken = {
+		r[0]
+		for r in frappe.qb.from_(dt).select(dt.dunning_type).where(dt.dunning_type.isin(candidates)).run()
+	}
+	free = [c for c in candidates if c not in taken]
+	if not free:
+		frappe.throw(
+			_("Every Dunning Type name for {0} in {1} is used by another company: {2}").format(
+				title, company, ", ".join(candidates)
+			)
+		)
+	dunning_type = free[0]
+	savepoint = f"dpt_{frappe.generate_hash(length=8)}"
+	frappe.db.savepoint(savepoint)
+	try:
+		doc = frappe.get_doc(
 			{
 				"doctype": "Dunning Type",
-				"dunning_type": title,
-				"company": msg.company,
+				"dunning_type": dunning_type,
+				"company": company,
 				"dunning_fee": flt(msg.fee),
 				"rate_of_interest": flt(msg.lead.interest_rate),
-				"income_account": frappe.get_cached_value("Company", msg.company, "default_income_account"),
-				"cost_center": frappe.get_cached_value("Company", msg.company, "cost_center"),
+				"income_account": frappe.get_cached_value("Company", company, "default_income_account"),
+				"cost_center": frappe.get_cached_value("Company", company, "cost_center"),
 			}
 		).insert(ignore_permissions=True)
-	return name
+	except (frappe.DuplicateEntryError, frappe.UniqueValidationError):
+		# Another worker of the same company made it a moment ago: use theirs.
+		frappe.db.rollback(save_point=savepoint)
+		name = (
+			frappe.qb.from_(dt)
+			.select(dt.name)
+			.where((dt.company == company) & (dt.dunning_type == dunning_type))
+			.for_update()
+			.run()
+		)
+		if not name:
+			raise
+		return name[0][0]
+	return doc.name
 
 
 def _first_user_with_role(role: str) -> str:

@@ -467,6 +467,88 @@ class TestDunningRun(CycleTestCase):
 		self.assertEqual(len(self.communications()), 1)
 
 
+class TestFeesInManyCompanies(CycleTestCase):
+	"""Issue 15 item 22: ERPNext keeps a Dunning Type's ``dunning_type`` unique across companies."""
+
+	OTHER = "_Test Company 1"  # ERPNext's second test company (USD)
+
+	def other_company_customer(self):
+		policy = ensure_policy("_Test DP Standard TC1", company=self.OTHER)
+		frappe.db.set_value("Company", self.OTHER, "dunning_policy", policy)
+		frappe.flags.dunning_plus_policies = None
+		customer = make_customer(
+			f"_Test DP Cycle TC1 {frappe.generate_hash(length=6)}", email_id="tc1@customer.example"
+		)
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			make_invoice(
+				customer,
+				add_days(D0, 40 - 30 - 26),
+				terms=TERMS_NET30,
+				company=self.OTHER,
+				debit_to="Debtors - _TC1",
+				currency="USD",
+				items=[
+					{
+						"item_code": "_Test DP Service",
+						"qty": 1,
+						"rate": 1000,
+						"income_account": "Sales - _TC1",
+						"cost_center": "Main - _TC1",
+					}
+				],
+			)
+		return customer
+
+	def fee_dunnings(self, customer):
+		return frappe.get_all(
+			"Dunning",
+			filters={"customer": customer, "docstatus": 1},
+			fields=["company", "dunning_type", "dunning_fee"],
+		)
+
+	def test_fee_steps_work_in_every_company(self):
+		other = self.other_company_customer()
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			make_invoice(self.customer, add_days(D0, 40 - 30 - 26), terms=TERMS_NET30)  # L2 in _Test Company
+		day = add_days(D0, 40)
+		with self.freeze_time(day, tick=True):
+			first = frappe.get_doc("Dunning Run", run_daily_cycle(as_of=day, company=COMPANY)[0])
+			second = frappe.get_doc("Dunning Run", run_daily_cycle(as_of=day, company=self.OTHER)[0])
+		self.assertEqual(([e.error for e in first.errors], [e.error for e in second.errors]), ([], []))
+		self.assertEqual((first.status, second.status), ("Completed", "Completed"))
+		ours, theirs = self.fee_dunnings(self.customer), self.fee_dunnings(other)
+		self.assertEqual([(d.company, flt(d.dunning_fee)) for d in ours], [(COMPANY, 15)])
+		self.assertEqual([(d.company, flt(d.dunning_fee)) for d in theirs], [(self.OTHER, 15)])
+		self.assertEqual(frappe.db.get_value("Dunning Type", ours[0].dunning_type, "company"), COMPANY)
+		self.assertEqual(frappe.db.get_value("Dunning Type", theirs[0].dunning_type, "company"), self.OTHER)
+		self.assertEqual([s.status for s in self.steps(other)], ["Sent"])
+		case = frappe.get_doc(
+			"Collection Case", frappe.db.get_value("Collection Case", {"customer": other}, "name")
+		)
+		self.assertEqual((case.company, case.current_level), (self.OTHER, 2))
+
+	def test_each_company_reuses_its_own_dunning_type(self):
+		other = self.other_company_customer()
+		third = self.other_company_customer()
+		day = add_days(D0, 40)
+		with self.freeze_time(day, tick=True):
+			# the first company already made its type: the other company must get one of its own
+			frappe.get_doc(
+				{
+					"doctype": "Dunning Type",
+					"dunning_type": "Dunning Level 2",
+					"company": COMPANY,
+					"income_account": "Sales - _TC",
+					"cost_center": "Main - _TC",
+				}
+			).insert()
+			run = frappe.get_doc("Dunning Run", run_daily_cycle(as_of=day, company=self.OTHER)[0])
+		self.assertEqual([e.error for e in run.errors], [])
+		types = {d.dunning_type for c in (other, third) for d in self.fee_dunnings(c)}
+		self.assertEqual(len(types), 1)  # one type for the company, made once
+		self.assertEqual(frappe.db.get_value("Dunning Type", types.pop(), "company"), self.OTHER)
+
+
 class TestHourlyAndDaily(CycleTestCase):
 	def test_broken_promise_escalates_once_and_resumes(self):
 		collector = make_user("dp-hourly@example.com", ["Collector"])
