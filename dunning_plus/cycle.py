@@ -13,11 +13,19 @@ due and, customer by customer, under a row lock on the customer and inside a sav
 One customer's failure (no template, bad data) rolls back that customer only; it is logged on
 the run and on the case, and the next run tries again. Outside tests each customer commits on its
 own, so a run killed halfway leaves finished customers done and the rest for the next run.
+
+Two runs (or workers) at once: a customer is a transaction of its own, started after the last
+one ended, so its locks go before the next customer is locked and its first read sees what the
+other run committed; a customer the database rolled back (deadlock, lock wait timeout) is tried
+again. A batch that fails is an error on its run, which still closes after its last batch; a run
+whose batches stop reporting is marked Stale by the hourly check (``close_stale_runs``).
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
 import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -25,7 +33,7 @@ from datetime import timedelta
 
 import frappe
 from frappe import _
-from frappe.query_builder.functions import Concat, IfNull
+from frappe.query_builder.functions import Concat, Count, IfNull
 from frappe.utils import cint, flt, getdate, now_datetime, nowdate
 from frappe.utils.background_jobs import is_job_enqueued
 
@@ -74,6 +82,42 @@ def commit():
 		frappe.db.commit()  # nosemgrep: background job, one transaction per customer
 
 
+def undo(savepoint: str) -> None:
+	"""Undoes one unit of work (a customer, a message, a batch) and lets go of its locks.
+
+	Real runs commit after every unit, so the transaction holds that unit only: a full rollback
+	loses nothing else, releases every lock the unit took (a rollback to a savepoint keeps them),
+	and is the only rollback left once the database has rolled the transaction back itself (a
+	deadlock removes every savepoint). Tests keep one transaction: there, the savepoint."""
+	if frappe.flags.in_test:
+		frappe.db.rollback(save_point=savepoint)
+	else:
+		frappe.db.rollback()
+
+
+RETRIES = 3  # attempts for a unit the database rolled back or gave up waiting for
+
+
+def rolled_back_by_database(e: BaseException) -> bool:
+	"""A deadlock (1213) or a lock wait timeout (1205): nothing is wrong with the work itself, it
+	can be tried again."""
+	seen = set()
+	while e is not None and id(e) not in seen:
+		seen.add(id(e))
+		if isinstance(e, frappe.QueryDeadlockError | frappe.QueryTimeoutError):
+			return True
+		if e.args and isinstance(e.args[0], int) and (frappe.db.is_deadlocked(e) or frappe.db.is_timedout(e)):
+			return True
+		e = e.__cause__ or e.__context__
+	return False
+
+
+def backoff(attempt: int) -> None:
+	"""A short random pause before trying again, so two workers do not meet at the same lock twice."""
+	if not frappe.flags.in_test:
+		time.sleep(random.uniform(0.05, 0.2) * attempt)
+
+
 @dataclass
 class BatchData:
 	"""What a batch read once, shared by its customers' case recomputes."""
@@ -100,6 +144,16 @@ class BatchResult:
 		self.by_step: dict[str, int] = defaultdict(int)
 		self.rows: list[dict] = []
 		self.errors: list[dict] = []
+
+	def add(self, other: BatchResult) -> None:
+		"""Adds one customer's result, once its work is committed."""
+		for name in ("evaluated", "actions", "messages", "sent", "held", "skipped"):
+			setattr(self, name, getattr(self, name) + getattr(other, name))
+		self.to_deliver.extend(other.to_deliver)
+		for k, v in other.by_step.items():
+			self.by_step[k] += v
+		self.rows.extend(other.rows)
+		self.errors.extend(other.errors)
 
 
 def process_customers(
@@ -147,20 +201,67 @@ def process_customers(
 	for msg in plan.messages:
 		by_customer[msg.customer].append(msg)
 	cfg = settings()
+	# The reads are done: each customer is a transaction of its own whose first plain read comes
+	# after the customer's lock, so it sees what a concurrent run committed for that customer.
+	commit()
 	for customer, messages in by_customer.items():
 		if limit is not None and res.messages >= limit:
 			break
-		savepoint = f"dp_{frappe.generate_hash(length=8)}"
+		_take_customer(company, customer, messages, as_of, mode, run, cfg, book, res, batch)
+	res.to_deliver = list(dict.fromkeys([*res.to_deliver, *_undelivered(company, customers)]))
+	if deliver_now and res.to_deliver:
+		sent, _errors = deliver_queued(company, res.to_deliver, run)
+		res.sent += sent
+	# Cases whose next action fell due today (a promise or block ran out) are brought up to date.
+	for customer in sorted(_cases_due(company, customers, as_of) - set(by_customer)):
+		try:
+			_retrying(cases.refresh_case, company, customer, as_of)
+		except Exception as e:
+			res.errors.append(
+				{"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
+			)
+	commit()
+	return res
+
+
+def _retrying(fn, *args) -> None:
+	"""Runs ``fn(*args)`` as a unit of work of its own, committed; again when the database rolled it
+	back (up to ``RETRIES`` times)."""
+	for attempt in range(1, RETRIES + 1):
+		savepoint = f"dpu_{frappe.generate_hash(length=8)}"
 		frappe.db.savepoint(savepoint)
 		try:
-			_process_customer(company, customer, messages, as_of, mode, run, cfg, book, res, batch)
+			fn(*args)
 			commit()
-		except (frappe.UniqueValidationError, frappe.DuplicateEntryError):
-			# Another worker took these steps between our check and our insert: it sends, we skip.
-			frappe.db.rollback(save_point=savepoint)
-			res.skipped += 1
+			return
 		except Exception as e:
-			frappe.db.rollback(save_point=savepoint)
+			undo(savepoint)
+			if rolled_back_by_database(e) and attempt < RETRIES:
+				backoff(attempt)
+				continue
+			raise
+
+
+def _take_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult, batch) -> None:
+	"""Decides and records one customer's messages in a transaction of its own, under its lock."""
+	for attempt in range(1, RETRIES + 1):
+		savepoint = f"dp_{frappe.generate_hash(length=8)}"
+		frappe.db.savepoint(savepoint)
+		part = BatchResult()
+		seen = _context_of(batch, customer)
+		try:
+			_process_customer(company, customer, messages, as_of, mode, run, cfg, book, part, batch)
+			commit()
+		except Exception as e:
+			undo(savepoint)
+			_restore_context(batch, customer, seen)
+			if rolled_back_by_database(e) and attempt < RETRIES:
+				backoff(attempt)
+				continue
+			if isinstance(e, frappe.UniqueValidationError | frappe.DuplicateEntryError):
+				# Another worker took these steps between our check and our insert: it sends, we skip.
+				res.skipped += 1
+				return
 			res.errors.append(
 				{"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
 			)
@@ -170,15 +271,36 @@ def process_customers(
 					"Info", _("The collection run could not act for this customer: {0}").format(str(e)[:500])
 				)
 			commit()
-	res.to_deliver = list(dict.fromkeys([*res.to_deliver, *_undelivered(company, customers)]))
-	if deliver_now and res.to_deliver:
-		sent, _errors = deliver_queued(company, res.to_deliver, run)
-		res.sent += sent
-	# Cases whose next action fell due today (a promise or block ran out) are brought up to date.
-	for customer in _cases_due(company, customers, as_of) - set(by_customer):
-		cases.refresh_case(company, customer, as_of)
-	commit()
-	return res
+			return
+		res.add(part)
+		return
+
+
+def _context_of(batch, customer: str):
+	"""What the batch's shared case context holds for ``customer``, to put back if its work is undone
+	(the context is memory: a rollback does not reach it)."""
+	ctx = batch.ctx if batch is not None else None
+	if ctx is None:
+		return None
+	history = ctx.history.get(customer)
+	return (
+		None if history is None else {k: list(v) for k, v in history.items()},
+		customer in ctx.pending_approval,
+	)
+
+
+def _restore_context(batch, customer: str, seen) -> None:
+	if seen is None:
+		return
+	history, pending = seen
+	if history is None:
+		batch.ctx.history.pop(customer, None)
+	else:
+		batch.ctx.history[customer] = history
+	if pending:
+		batch.ctx.pending_approval.add(customer)
+	else:
+		batch.ctx.pending_approval.discard(customer)
 
 
 def _cases_due(company: str, customers: list[str], as_of) -> set[str]:
@@ -426,72 +548,97 @@ def _undelivered(company: str, customers: list[str]) -> list[str]:
 
 def deliver_queued(company: str, message_keys: list[str], run: str | None = None) -> tuple[int, list[dict]]:
 	"""Delivers decided messages. Each message is locked and re-read, so two workers (or a rerun)
-	never send one twice; a message that fails is undone, so the next run takes its steps again."""
+	never send one twice; a message that fails is undone, so the next run takes its steps again.
+
+	The message's row on the run that decided it (``run`` or an earlier one) follows; those runs'
+	counts are brought up to date at the end."""
 	cfg = settings()
 	book = policy_book(company)
 	sent, errors = 0, []
-	ca = frappe.qb.DocType("Collection Action")
+	touched: set[str] = {run} if run else set()
+	commit()  # each message is a transaction of its own (see undo)
 	for key in message_keys:
-		savepoint = f"dpd_{frappe.generate_hash(length=8)}"
-		frappe.db.savepoint(savepoint)
-		customer = None
-		try:
-			rows = (
-				frappe.qb.from_(ca)
-				.select(ca.name, ca.customer, ca.collection_case, ca.action_date)
-				.where((ca.message_key == key) & (ca.status == "Queued") & (ca.action_type == "Step"))
-				.for_update()
-				.run(as_dict=True)
-			)
-			if not rows:
-				continue
-			names = [r.name for r in rows]
-			customer = rows[0].customer
-			case = rows[0].collection_case or cases.open_case_name(company, customer)
-			msg, _rows = rebuild_message(company, customer, names)
-			if msg is None:
-				frappe.qb.update(ca).set(ca.status, "Skipped").set(
-					ca.reason, _("Paid before it was sent")
-				).where(ca.name.isin(names)).run()
-				_set_run_row(run, key, {"status": "Skipped", "reason": _("Paid before it was sent")})
+		for attempt in range(1, RETRIES + 1):
+			savepoint = f"dpd_{frappe.generate_hash(length=8)}"
+			frappe.db.savepoint(savepoint)
+			customer = None
+			try:
+				customer, done = _deliver_one(company, key, cfg, book, run, touched)
+				sent += done
 				commit()
-				continue
-			collector = frappe.db.get_value("Collection Case", case, "collector") if case else None
-			out = deliver(
-				msg, case, collector, cfg, book.policies[msg.policy], getdate(rows[0].action_date), names
-			)
-			frappe.qb.update(ca).set(ca.status, out.get("status", "Sent")).where(ca.name.isin(names)).run()
-			_set_run_row(
-				run,
-				key,
-				{"status": "Sent", "communication": out.get("communication"), "reason": out.get("reason")},
-			)
-			sent += 1
-			commit()
-		except Exception as e:
-			frappe.db.rollback(save_point=savepoint)
-			_delivery_failed(company, run, key, customer, e, errors)
-			commit()
-	if run and sent:
-		_bump(run, "sent_count", sent)
+			except Exception as e:
+				undo(savepoint)
+				if rolled_back_by_database(e) and attempt < RETRIES:
+					backoff(attempt)
+					continue
+				customer = customer or frappe.db.get_value(
+					"Collection Action", {"message_key": key}, "customer"
+				)
+				_delivery_failed(company, run, key, customer, e, errors, touched)
+				commit()
+			break
+	for name in sorted(touched):
+		_progress(name, finish=True)
+	commit()
 	return sent, errors
 
 
+def _deliver_one(company: str, key: str, cfg, book, run: str | None, touched: set) -> tuple[str | None, int]:
+	"""Delivers one message; returns its customer and 1 when it went out."""
+	ca = frappe.qb.DocType("Collection Action")
+	rows = (
+		frappe.qb.from_(ca)
+		.select(ca.name, ca.customer, ca.collection_case, ca.action_date)
+		.where((ca.message_key == key) & (ca.status == "Queued") & (ca.action_type == "Step"))
+		.for_update()
+		.run(as_dict=True)
+	)
+	if not rows:
+		return None, 0
+	names = [r.name for r in rows]
+	customer = rows[0].customer
+	case = rows[0].collection_case or cases.open_case_name(company, customer)
+	msg, _rows = rebuild_message(company, customer, names)
+	if msg is None:
+		frappe.qb.update(ca).set(ca.status, "Skipped").set(ca.reason, _("Paid before it was sent")).where(
+			ca.name.isin(names)
+		).run()
+		touched.update(_set_run_row(key, {"status": "Skipped", "reason": _("Paid before it was sent")}))
+		return customer, 0
+	collector = frappe.db.get_value("Collection Case", case, "collector") if case else None
+	out = deliver(msg, case, collector, cfg, book.policies[msg.policy], getdate(rows[0].action_date), names)
+	frappe.qb.update(ca).set(ca.status, out.get("status", "Sent")).where(ca.name.isin(names)).run()
+	# last, just before the commit: the run's row is held for a moment only
+	touched.update(
+		_set_run_row(
+			key, {"status": "Sent", "communication": out.get("communication"), "reason": out.get("reason")}
+		)
+	)
+	return customer, 1
+
+
 def _delivery_failed(
-	company: str, run: str | None, key: str, customer: str | None, e: Exception, errors: list
+	company: str,
+	run: str | None,
+	key: str,
+	customer: str | None,
+	e: Exception,
+	errors: list,
+	touched: set | None = None,
 ) -> None:
-	"""Undoes the message's decision (the next run takes its steps again) and logs it on the run and case."""
+	"""Undoes the message's decision (the next run takes its steps again) and logs it on the run that
+	decided it (or the one delivering it) and on the case."""
 	ca = frappe.qb.DocType("Collection Action")
 	err = {"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
 	errors.append(err)
+	owners = _run_rows_waiting(key) or ([run] if run else [])
+	for owner in owners:
+		_lock_run(owner)  # the run row before its child rows, as every writer of both does
+		_add_error(owner, err)
 	frappe.qb.from_(ca).delete().where((ca.message_key == key) & ca.status.isin(["Queued", "Skipped"])).run()
-	_set_run_row(run, key, {"status": "Failed", "reason": str(e)[:500]})
-	if run:
-		idx = cint(frappe.db.count("Dunning Run Error", {"parent": run})) + 1
-		_child(run, "errors", "Dunning Run Error", idx, err)
-		_bump(run, "errors_count", 1)
-		if frappe.db.get_value("Dunning Run", run, "status") == "Completed":
-			frappe.db.set_value("Dunning Run", run, "status", "Partly Failed")
+	_set_run_row(key, {"status": "Failed", "reason": str(e)[:500]})
+	if touched is not None:
+		touched.update(owners)
 	if customer:
 		cases.refresh_case(company, customer)
 		name = cases.open_case_name(company, customer)
@@ -501,14 +648,36 @@ def _delivery_failed(
 			)
 
 
-def _set_run_row(run: str | None, key: str, values: dict) -> None:
-	if not run:
-		return
+WAITING = ("Queued", "Proposed", "Pending Approval")  # a message row not delivered yet
+
+
+def _run_rows_waiting(key: str) -> list[str]:
+	"""The runs whose row for message ``key`` is still waiting."""
 	row = frappe.qb.DocType("Dunning Run Message")
-	query = frappe.qb.update(row).where((row.parent == run) & (row.message_key == key))
-	for k, v in values.items():
-		query = query.set(row[k], v)
-	query.run()
+	return sorted(
+		{
+			r[0]
+			for r in frappe.qb.from_(row)
+			.select(row.parent)
+			.where((row.message_key == key) & row.status.isin(WAITING) & (row.parenttype == "Dunning Run"))
+			.run()
+		}
+	)
+
+
+def _set_run_row(key: str, values: dict) -> list[str]:
+	"""Sets the waiting row of message ``key`` on the run that decided it (a message decided again
+	after a failure has a new row; the failed one keeps its status); returns those runs."""
+	owners = _run_rows_waiting(key)
+	if owners:
+		row = frappe.qb.DocType("Dunning Run Message")
+		query = frappe.qb.update(row).where(
+			(row.message_key == key) & row.status.isin(WAITING) & row.parent.isin(owners)
+		)
+		for k, v in values.items():
+			query = query.set(row[k], v)
+		query.run()
+	return owners
 
 
 def deliver(
@@ -591,16 +760,33 @@ def _request_approval(msg: Message, case: str) -> None:
 
 def execute_run(run_name: str) -> None:
 	"""Splits a submitted Dunning Run into batches of customers, one long-queue job each (inline in
-	tests). Batches add their counts to the run atomically; the last one to finish closes the run."""
-	run = frappe.get_doc("Dunning Run", run_name)
-	customers = customers_with_open_items(run.company)
-	groups = batches(customers, settings().batch_size)
-	run.db_set(
-		{"status": "Running", "started_at": now_datetime(), "batches_total": len(groups), "batches_done": 0}
-	)
-	commit()
+	tests). Batches add their counts to the run atomically; the last one to finish closes the run.
+	A run that cannot start is closed as failed, with the reason."""
+	savepoint = f"dpr_{frappe.generate_hash(length=8)}"
+	frappe.db.savepoint(savepoint)
+	try:
+		run = frappe.get_doc("Dunning Run", run_name)
+		customers = customers_with_open_items(run.company)
+		groups = batches(customers, settings().batch_size)
+		now = now_datetime()
+		run.db_set(
+			{
+				"status": "Running",
+				"started_at": now,
+				"last_progress_at": now,
+				"batches_total": len(groups),
+				"batches_done": 0,
+				"status_reason": None,
+			}
+		)
+		commit()
+	except Exception as e:
+		undo(savepoint)
+		_run_failed(run_name, None, e)
+		return
 	if not groups:
-		_finish(run_name)
+		_progress(run_name, finish=True)
+		commit()
 		return
 	for i, group in enumerate(groups, start=1):
 		job_id = f"dunning_run::{run_name}::{i}"
@@ -619,24 +805,33 @@ def execute_run(run_name: str) -> None:
 
 
 def run_batch(run_name: str, batch_no: int, customers: list[str]) -> None:
-	run = frappe.db.get_value(
-		"Dunning Run", run_name, ["company", "run_date", "mode", "batches_total"], as_dict=True
-	)
-	limit = cint(settings().max_messages_per_run) or None
-	if limit is not None:
-		limit = max(limit - cint(frappe.db.get_value("Dunning Run", run_name, "messages_count")), 0)
-	res = (
-		process_customers(run.company, customers, run.run_date, run.mode, run_name, limit, deliver_now=False)
-		if limit != 0
-		else BatchResult()
-	)
-	_record_batch(run_name, res)
+	"""One batch of a run. Whatever happens to it, it counts as done and the run is closed after the
+	last one: a batch that fails is an error on the run (its customers are taken by the next run)."""
+	savepoint = f"dpb_{frappe.generate_hash(length=8)}"
+	frappe.db.savepoint(savepoint)
+	try:
+		run = frappe.db.get_value("Dunning Run", run_name, ["company", "run_date", "mode"], as_dict=True)
+		limit = cint(settings().max_messages_per_run) or None
+		if limit is not None:
+			limit = max(limit - cint(frappe.db.get_value("Dunning Run", run_name, "messages_count")), 0)
+		res = (
+			process_customers(
+				run.company, customers, run.run_date, run.mode, run_name, limit, deliver_now=False
+			)
+			if limit != 0
+			else BatchResult()
+		)
+		_record_batch(run_name, res)
+		commit()
+	except Exception as e:
+		undo(savepoint)
+		_run_failed(run_name, batch_no, e)
+		return
 	if res.to_deliver:
 		job_id = f"dunning_deliver::{run_name}::{batch_no}"
 		if frappe.flags.in_test and not frappe.flags.dunning_plus_deliver_later:
 			deliver_queued(run.company, res.to_deliver, run_name)
 		elif not is_job_enqueued(job_id):
-			commit()
 			frappe.enqueue(
 				deliver_queued,
 				queue="long",
@@ -646,35 +841,44 @@ def run_batch(run_name: str, batch_no: int, customers: list[str]) -> None:
 				message_keys=res.to_deliver,
 				run=run_name,
 			)
-	done = _bump(run_name, "batches_done", 1)
-	frappe.publish_progress(
-		done * 100 / max(run.batches_total, 1),
-		title=_("Dunning Run {0}").format(run_name),
-		description=_("Batch {0} of {1}").format(done, run.batches_total),
-		doctype="Dunning Run",
-		docname=run_name,
+
+
+def _run_failed(run_name: str, batch_no: int | None, e: Exception) -> None:
+	"""Records why a run (``batch_no`` None) or one of its batches stopped, and closes the run once no
+	batch is left."""
+	if batch_no is None:
+		text = _("The run could not start: {0}").format(str(e)[:800])
+	else:
+		text = _("Batch {0} stopped: {1}").format(batch_no, str(e)[:800])
+	frappe.log_error(
+		title=_("Dunning Run {0} failed").format(run_name),
+		reference_doctype="Dunning Run",
+		reference_name=run_name,
 	)
-	if done >= run.batches_total:
-		_finish(run_name)
+	_lock_run(run_name)
+	_add_error(run_name, {"customer": None, "error": text, "traceback": traceback.format_exc()})
+	if batch_no is None:
+		frappe.db.set_value(
+			"Dunning Run",
+			run_name,
+			{"status": "Failed", "status_reason": text, "finished_at": now_datetime(), "batches_total": 0},
+		)
+		_progress(run_name)
+	else:
+		frappe.db.set_value("Dunning Run", run_name, "status_reason", text, update_modified=False)
+		_progress(run_name, batch_done=True)
 	commit()
 
 
-def _bump(run_name: str, field: str, by: int) -> int:
-	dr = frappe.qb.DocType("Dunning Run")
-	frappe.qb.update(dr).set(dr[field], dr[field] + by).where(dr.name == run_name).run()
-	return cint(frappe.db.get_value("Dunning Run", run_name, field))
-
-
 def _record_batch(run_name: str, res: BatchResult) -> None:
+	"""Adds a finished batch to its run: counts, message and error rows, and the step counts; then
+	the run moves on (and closes after its last batch)."""
 	dr = frappe.qb.DocType("Dunning Run")
-	query = frappe.qb.update(dr).where(dr.name == run_name)
+	query = frappe.qb.update(dr).where(dr.name == run_name)  # locks the run row first
 	for fieldname, value in (
 		("instalments_evaluated", res.evaluated),
 		("actions_count", res.actions),
-		("messages_count", res.messages),
-		("sent_count", res.sent),
 		("held_count", res.held),
-		("errors_count", len(res.errors)),
 	):
 		query = query.set(dr[fieldname], dr[fieldname] + value)
 	query.run()
@@ -682,11 +886,20 @@ def _record_batch(run_name: str, res: BatchResult) -> None:
 	for row in res.rows:
 		idx += 1
 		_child(run_name, "messages", "Dunning Run Message", idx, row)
-	idx = cint(frappe.db.count("Dunning Run Error", {"parent": run_name}))
 	for err in res.errors:
-		idx += 1
-		_child(run_name, "errors", "Dunning Run Error", idx, err)
+		_add_error(run_name, err)
 	_merge_step_counts(run_name, res.by_step)
+	_progress(run_name, batch_done=True)
+
+
+def _lock_run(run_name: str) -> None:
+	dr = frappe.qb.DocType("Dunning Run")
+	frappe.qb.from_(dr).select(dr.name).where(dr.name == run_name).for_update().run()
+
+
+def _add_error(run_name: str, err: dict) -> None:
+	idx = cint(frappe.db.count("Dunning Run Error", {"parent": run_name})) + 1
+	_child(run_name, "errors", "Dunning Run Error", idx, err)
 
 
 def _child(parent: str, parentfield: str, doctype: str, idx: int, values: dict) -> None:
@@ -716,26 +929,145 @@ def _merge_step_counts(run_name: str, by_step: dict) -> None:
 	).run()
 
 
-def _finish(run_name: str) -> None:
-	run = frappe.get_doc("Dunning Run", run_name)
-	errors, messages = cint(run.errors_count), cint(run.messages_count)
+SENT = ("Sent",)
+NOT_SENT = ("Failed", "Skipped", "Dropped")
+
+
+def _recount(run_name: str) -> dict[str, int]:
+	"""The run's message and error counts from its rows, so they always add up: Messages = Sent +
+	Waiting + Not Sent. The run row is locked first and the rows read with a locking read, which
+	sees the latest committed rows (not this transaction's snapshot): two jobs of one run never
+	write each other's counts back stale."""
+	_lock_run(run_name)
+	m = frappe.qb.DocType("Dunning Run Message")
+	er = frappe.qb.DocType("Dunning Run Error")
+	by_status = {
+		status: count
+		for status, count in frappe.qb.from_(m)
+		.select(m.status, Count("*"))
+		.where((m.parent == run_name) & (m.parenttype == "Dunning Run"))
+		.groupby(m.status)
+		.for_update()
+		.run()
+	}
+	errors = (
+		frappe.qb.from_(er)
+		.select(Count("*"))
+		.where((er.parent == run_name) & (er.parenttype == "Dunning Run"))
+		.for_update()
+		.run()[0][0]
+	)
+	counts = {
+		"messages_count": sum(by_status.values()),
+		"sent_count": sum(by_status.get(s, 0) for s in SENT),
+		"waiting_count": sum(by_status.get(s, 0) for s in WAITING),
+		"not_sent_count": sum(by_status.get(s, 0) for s in NOT_SENT),
+		"proposed_count": by_status.get("Proposed", 0),
+		"errors_count": cint(errors),
+	}
+	dr = frappe.qb.DocType("Dunning Run")
+	query = frappe.qb.update(dr).where(dr.name == run_name)
+	for fieldname in ("messages_count", "sent_count", "waiting_count", "not_sent_count", "errors_count"):
+		query = query.set(dr[fieldname], counts[fieldname])
+	query.run()
+	return counts
+
+
+IN_PROGRESS = ("Queued", "Running", "Stale")  # not closed yet (a stale run may still report)
+
+
+def _progress(run_name: str, batch_done: bool = False, finish: bool = False) -> None:
+	"""The run moved on: its counts are recounted, its last progress time set and a batch counted
+	(``batch_done``); after its last batch the run is closed (``finish``: its status is brought up to
+	date, e.g. after a late delivery); an open form is told to reload once this is committed."""
+	counts = _recount(run_name)
+	dr = frappe.qb.DocType("Dunning Run")
+	if batch_done:
+		frappe.qb.update(dr).set(dr.batches_done, dr.batches_done + 1).where(dr.name == run_name).run()
+	run = frappe.db.get_value(
+		"Dunning Run",
+		run_name,
+		["status", "batches_done", "batches_total", "mode", "started_at"],
+		as_dict=True,
+	)
+	values = {"last_progress_at": now_datetime()}
+	if (
+		(batch_done or finish)
+		and cint(run.batches_done) >= cint(run.batches_total)
+		and run.status != "Cancelled"
+	):
+		values.update(_closing(run, counts))
+	frappe.db.set_value("Dunning Run", run_name, values)
+	modified = frappe.db.get_value("Dunning Run", run_name, "modified")
+	# what doc.notify_update() sends, without loading every message row: an open form reloads
+	frappe.publish_realtime(
+		"doc_update",
+		{"modified": modified, "doctype": "Dunning Run", "name": run_name},
+		doctype="Dunning Run",
+		docname=run_name,
+		after_commit=True,
+	)
+	frappe.publish_realtime(
+		"list_update",
+		{"doctype": "Dunning Run", "name": run_name, "user": frappe.session.user},
+		after_commit=True,
+	)
+
+
+def _closing(run, counts: dict) -> dict:
+	"""The status of a run whose batches are all done; its finish time when it closes now."""
+	errors, messages = counts["errors_count"], counts["messages_count"]
 	if errors and not messages:
 		status = "Failed"
 	elif errors:
 		status = "Partly Failed"
-	elif run.mode == "Proposal" and any(r.status == "Proposed" for r in run.messages):
+	elif run.mode == "Proposal" and counts["proposed_count"]:
 		status = "Proposed"
 	else:
 		status = "Completed"
-	started = run.started_at or now_datetime()
-	finished = now_datetime()
-	run.db_set(
-		{
-			"status": status,
-			"finished_at": finished,
-			"duration_seconds": round((finished - frappe.utils.get_datetime(started)).total_seconds(), 3),
-		}
+	out = {"status": status}
+	if run.status in IN_PROGRESS:
+		finished = now_datetime()
+		started = frappe.utils.get_datetime(run.started_at) if run.started_at else finished
+		out["finished_at"] = finished
+		out["duration_seconds"] = round((finished - started).total_seconds(), 3)
+	if run.status == "Stale":
+		out["status_reason"] = None  # it finished after all
+	return out
+
+
+# A batch job times out after an hour: twice that without any report means its worker is gone.
+STALE_AFTER = timedelta(hours=2)
+
+
+def close_stale_runs(now=None) -> list[str]:
+	"""Runs shown Queued or Running although none of their batches reported for ``STALE_AFTER``
+	(their worker was killed, or the job was lost) are marked Stale, with the reason: the desk no
+	longer shows work in progress that is not. Their work is not lost: the hourly check delivers the
+	messages they decided, and the next run takes the customers they did not reach; a batch that
+	reports after all closes the run as usual."""
+	now = frappe.utils.get_datetime(now) if now else now_datetime()
+	dr = frappe.qb.DocType("Dunning Run")
+	last = IfNull(dr.last_progress_at, IfNull(dr.started_at, dr.modified))
+	stale = (
+		frappe.qb.from_(dr)
+		.select(dr.name, dr.status, dr.batches_done, dr.batches_total, last.as_("last"))
+		.where((dr.docstatus == 1) & dr.status.isin(["Queued", "Running"]) & (last < now - STALE_AFTER))
+		.run(as_dict=True)
 	)
+	for r in stale:
+		since = frappe.utils.format_datetime(r.last)
+		if r.status == "Queued":
+			reason = _("The run never started: no worker took it up since {0}.").format(since)
+		else:
+			reason = _(
+				"No batch reported since {0} ({1} of {2} batches done): the worker running the rest "
+				"was stopped. The hourly check delivers the messages the run decided; the next run "
+				"takes the customers it did not reach."
+			).format(since, cint(r.batches_done), cint(r.batches_total))
+		frappe.db.set_value("Dunning Run", r.name, {"status": "Stale", "status_reason": reason})
+		_progress(r.name)
+	return [r.name for r in stale]
 
 
 # ------------------------------------------------------------------ approvals and proposals
@@ -921,36 +1253,33 @@ def book_write_off(case, msg: Message) -> str:
 
 def review_run_messages(run_name: str, send: bool, reason: str | None = None) -> int:
 	"""Sends or drops the selected proposed messages of a run in proposal mode."""
-	run = frappe.get_doc("Dunning Run", run_name)
-	done = 0
-	for row in run.messages:
-		if not row.select_row or row.status != "Proposed":
-			continue
+	company = frappe.db.get_value("Dunning Run", run_name, "company")
+	m = frappe.qb.DocType("Dunning Run Message")
+	rows = (
+		frappe.qb.from_(m)
+		.select(m.message_key, m.customer)
+		.where((m.parent == run_name) & (m.parenttype == "Dunning Run") & (m.select_row == 1))
+		.where(m.status == "Proposed")
+		.orderby(m.idx)
+		.run(as_dict=True)
+	)
+	ca = frappe.qb.DocType("Collection Action")
+	for row in rows:
 		names = frappe.get_all(
 			"Collection Action", filters={"message_key": row.message_key, "status": "Proposed"}, pluck="name"
 		)
-		ca = frappe.qb.DocType("Collection Action")
 		if send:
 			frappe.qb.update(ca).set(ca.status, "Queued").set(ca.approved_by, frappe.session.user).where(
 				ca.name.isin(names)
 			).run()
-			deliver_queued(run.company, [row.message_key], run.name)
-			fresh = frappe.db.get_value(
-				"Dunning Run Message", row.name, ["status", "communication", "reason"], as_dict=True
-			)
-			row.status, row.communication, row.reason = fresh.status, fresh.communication, fresh.reason
+			deliver_queued(company, [row.message_key], run_name)
 		else:
 			drop_reason = reason or _("Dropped on review")
-			ca = frappe.qb.DocType("Collection Action")
 			frappe.qb.update(ca).set(ca.status, "Dropped").set(ca.reason, drop_reason).where(
 				ca.name.isin(names)
 			).run()
-			row.status, row.reason = "Dropped", drop_reason
-		row.select_row = 0
-		done += 1
-		cases.refresh_case(run.company, row.customer)
-	if not any(r.status == "Proposed" for r in run.messages) and run.status == "Proposed":
-		run.status = "Completed"
-	run.flags.ignore_validate_update_after_submit = True
-	run.save()
-	return done
+			_set_run_row(row.message_key, {"status": "Dropped", "reason": drop_reason})
+		cases.refresh_case(company, row.customer)
+	frappe.qb.update(m).set(m.select_row, 0).where((m.parent == run_name) & (m.select_row == 1)).run()
+	_progress(run_name, finish=True)
+	return len(rows)

@@ -1,8 +1,8 @@
 """Scheduler entry points. Public names are stable: other tools call them.
 
 - ``run_daily_cycle(as_of=None, company=None)``: one Dunning Run per company (or the one given).
-- ``run_hourly_checks(as_of=None)``: promises kept or broken, payment plans completed or broken,
-  dispute SLAs, case SLAs, approvals.
+- ``run_hourly_checks(as_of=None)``: runs that stopped reporting, undelivered messages, promises
+  kept or broken, payment plans completed or broken, dispute SLAs, case SLAs.
 - ``expire_blocks(as_of=None)``: lifts dunning blocks whose end date has passed.
 """
 
@@ -39,7 +39,8 @@ def run_daily_cycle(as_of=None, company: str | None = None) -> list[str]:
 	for comp in companies:
 		existing = frappe.db.get_value(
 			"Dunning Run",
-			{"company": comp, "run_date": as_of, "docstatus": 1, "status": ["!=", "Failed"]},
+			# a failed or stale run of the day may be run again: the steps it took are not taken twice
+			{"company": comp, "run_date": as_of, "docstatus": 1, "status": ["not in", ["Failed", "Stale"]]},
 			"name",
 		)
 		if existing and not company:
@@ -74,7 +75,10 @@ def _companies_with_receivables() -> list[str]:
 def run_hourly_checks(as_of=None) -> dict:
 	as_of_dt = get_datetime(as_of) if as_of else now_datetime()
 	day = as_of_dt.date()
+	from dunning_plus.cycle import close_stale_runs
+
 	out = {
+		"stale_runs": len(close_stale_runs(as_of_dt)),
 		"undelivered": _deliver_leftovers(as_of_dt),
 		"promises": _check_promises(day),
 		"disputes": _check_dispute_sla(day),

@@ -5,6 +5,7 @@ import json
 from unittest.mock import patch
 
 import frappe
+import pymysql
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, flt, getdate
 
@@ -465,6 +466,180 @@ class TestDunningRun(CycleTestCase):
 			self.assertEqual(case.send_now(), {"messages": 1, "steps": 1})
 			self.assertEqual(case.send_now(), {"messages": 0, "steps": 0})
 		self.assertEqual(len(self.communications()), 1)
+
+
+class TestRunsAlwaysClose(CycleTestCase):
+	"""Issue 15 items 23 and 24: a run never stays Queued or Running when its work has stopped."""
+
+	def overdue_invoice(self, customer=None, days=12):
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			return make_invoice(customer or self.customer, add_days(D0, 40 - 30 - days), terms=TERMS_NET30)
+
+	def test_a_customer_the_database_rolled_back_is_tried_again(self):
+		self.overdue_invoice()
+		real = cycle.cases.refresh_case
+		calls = []
+
+		def deadlocks_once(*args, **kwargs):
+			calls.append(args[1])
+			if len(calls) == 1:  # after the customer's steps were written
+				raise frappe.QueryDeadlockError(
+					pymysql.err.OperationalError(1213, "Deadlock found when trying to get lock")
+				)
+			return real(*args, **kwargs)
+
+		with patch.object(cycle.cases, "refresh_case", side_effect=deadlocks_once):
+			run = self.run_on(add_days(D0, 40))
+		self.assertEqual(calls[:2], [self.customer, self.customer])
+		self.assertEqual([e.error for e in run.errors], [])
+		self.assertEqual((run.status, run.messages_count, run.sent_count), ("Completed", 1, 1))
+		self.assertEqual([(s.step_code, s.status) for s in self.steps()], [("L1", "Sent")])
+		self.assertEqual(len(self.communications()), 1)
+		case = case_of(self.customer)
+		self.assertEqual((case.current_level, case.status), (1, "Dunning"))
+
+	def test_a_lock_wait_timeout_is_tried_again_and_gives_up_after_three_attempts(self):
+		self.overdue_invoice()
+		timeout = frappe.QueryTimeoutError(pymysql.err.OperationalError(1205, "Lock wait timeout exceeded"))
+		with patch.object(cycle, "_lock_customer", side_effect=timeout) as lock:
+			run = self.run_on(add_days(D0, 40))
+		self.assertEqual(lock.call_count, cycle.RETRIES)
+		self.assertEqual((run.status, run.messages_count, len(run.errors)), ("Failed", 0, 1))
+		self.assertIn("Lock wait timeout", run.errors[0].error)
+		self.assertEqual(self.steps(), [])  # nothing half-written: the next run takes the step
+
+	def test_a_batch_that_fails_closes_the_run_with_the_error(self):
+		self.overdue_invoice()
+		with patch.object(cycle, "process_customers", side_effect=RuntimeError("the database went away")):
+			run = self.run_on(add_days(D0, 40))
+		self.assertEqual((run.status, run.batches_done, run.batches_total), ("Failed", 1, 1))
+		self.assertIn("the database went away", run.status_reason)
+		self.assertIn("Batch 1", run.errors[0].error)
+		self.assertTrue(run.finished_at)
+
+	def test_a_run_that_cannot_start_is_failed_with_the_reason(self):
+		with patch.object(cycle, "customers_with_open_items", side_effect=RuntimeError("no customers table")):
+			run = self.run_on(add_days(D0, 40))
+		self.assertEqual(run.status, "Failed")
+		self.assertIn("no customers table", run.status_reason)
+
+	def test_a_run_whose_worker_was_killed_is_marked_stale_and_its_work_is_finished(self):
+		others = [
+			make_customer(f"_Test DP Killed {i} {frappe.generate_hash(length=4)}", email_id=f"k{i}@x.example")
+			for i in range(2)
+		]
+		for c in (self.customer, *others):
+			self.overdue_invoice(c)
+		day = add_days(D0, 40)
+		real = cycle.run_batch
+		left = []
+
+		def killed_after_first_batch(run_name, batch_no, customers):
+			if batch_no == 1:
+				return real(run_name, batch_no, customers)
+			left.append((run_name, batch_no, customers))  # the worker died: nothing of it is written
+
+		with (
+			patch.object(cycle, "run_batch", side_effect=killed_after_first_batch),
+			patch.object(cycle, "customers_with_open_items", return_value=sorted([self.customer, *others])),
+		):
+			run = self.run_on(day)
+		self.assertEqual((run.status, run.batches_done, run.batches_total), ("Running", 1, 2))
+		with self.freeze_time(add_days(day, 0), tick=True):
+			self.assertEqual(run_hourly_checks(f"{day} 01:00:00")["stale_runs"], 0)  # still within reach
+			self.assertEqual(run_hourly_checks(f"{day} 03:00:00")["stale_runs"], 1)
+			self.assertEqual(run_hourly_checks(f"{day} 04:00:00")["stale_runs"], 0)
+		run.reload()
+		self.assertEqual(run.status, "Stale")
+		self.assertIn("1 of 2 batches", run.status_reason)
+		# a failed or stale day may be run again: it takes only what the stale run did not reach
+		with self.freeze_time(day, tick=True):
+			names = run_daily_cycle(as_of=day)
+		again = frappe.get_doc(
+			"Dunning Run",
+			next(n for n in names if frappe.db.get_value("Dunning Run", n, "company") == COMPANY),
+		)
+		self.assertEqual(again.status, "Completed")
+		self.assertEqual(again.messages_count, len(left[0][2]))
+		for c in (self.customer, *others):
+			self.assertEqual(len(self.steps(c)), 1)
+			self.assertEqual(len(self.communications(c)), 1)
+		# the lost batch reports after all: the stale run closes as usual
+		with self.freeze_time(day, tick=True):
+			real(*left[0])
+		run.reload()
+		self.assertEqual((run.status, run.status_reason, run.batches_done), ("Completed", None, 2))
+
+	def test_a_run_no_worker_took_up_is_marked_stale(self):
+		self.overdue_invoice()
+		day = add_days(D0, 40)
+		with patch.object(cycle, "execute_run"):
+			run = self.run_on(day)
+		self.assertEqual(run.status, "Queued")
+		with self.freeze_time(day, tick=True):
+			run_hourly_checks(f"{day} 03:00:00")
+		run.reload()
+		self.assertEqual(run.status, "Stale")
+		self.assertIn("never started", run.status_reason)
+
+
+class TestRunForm(CycleTestCase):
+	"""Issue 15 item 6: the open form refreshes itself; the counts add up and say what they count."""
+
+	def test_each_batch_tells_the_open_form_after_its_commit(self):
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			make_invoice(self.customer, add_days(D0, -2), terms=TERMS_NET30)
+		run = self.run_on(add_days(D0, 40))
+		log = getattr(frappe.local, "_realtime_log", [])
+		updates = [m for event, m, _room in log if event == "doc_update" and m.get("name") == run.name]
+		self.assertTrue(updates)  # queued for after the commit, never sent before it
+		# the last one carries what the run's row holds now, so the form's reload finds it
+		self.assertIn(str(run.modified), [str(u["modified"]) for u in updates])
+		self.assertTrue(run.last_progress_at)
+
+	def test_counts_add_up_and_say_what_they_count(self):
+		broken = "_Test DP Broken Count Template"
+		if not frappe.db.exists("Email Template", broken):
+			frappe.get_doc(
+				{"doctype": "Email Template", "name": broken, "subject": "{{ items[99].x }}", "response": "x"}
+			).insert()
+		failing = make_customer(f"_Test DP Count F {frappe.generate_hash(length=6)}", email_id="f@x.example")
+		blocked = make_customer(f"_Test DP Count B {frappe.generate_hash(length=6)}", email_id="b@x.example")
+		frappe.db.set_value(
+			"Customer",
+			failing,
+			"dunning_policy",
+			ensure_policy(
+				"_Test DP Count Broken",
+				steps=[
+					{
+						"step_code": "L1",
+						"offset_days": 10,
+						"kind": "Dunning Level",
+						"level": 1,
+						"email_template": broken,
+					}
+				],
+			),
+		)
+		frappe.flags.dunning_plus_policies = None
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			for c in (self.customer, failing, blocked):
+				make_invoice(c, add_days(D0, -2), terms=TERMS_NET30)
+			frappe.db.set_value("Customer", blocked, {"dunning_block": 1, "dunning_block_reason": "Talks"})
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual(
+			(run.messages_count, run.sent_count, run.waiting_count, run.not_sent_count), (2, 1, 0, 1)
+		)
+		self.assertEqual(run.messages_count, run.sent_count + run.waiting_count + run.not_sent_count)
+		self.assertEqual(run.errors_count, len(run.errors))
+		self.assertEqual(run.held_count, 1)  # an instalment, not a message
+		meta = frappe.get_meta("Dunning Run")
+		self.assertEqual(meta.get_label("held_count"), "Instalments On Hold")
+		for fieldname in ("held_count", "messages_count", "waiting_count", "not_sent_count", "errors_count"):
+			self.assertTrue(meta.get_field(fieldname).description, fieldname)
+		self.assertEqual(meta.get_field("counts_by_step").hidden, 1)
+		self.assertEqual(meta.get_field("counts_by_step_html").fieldtype, "HTML")
 
 
 class TestFeesInManyCompanies(CycleTestCase):
