@@ -963,6 +963,7 @@ def _recount(run_name: str) -> dict[str, int]:
 		"waiting_count": sum(by_status.get(s, 0) for s in WAITING),
 		"not_sent_count": sum(by_status.get(s, 0) for s in NOT_SENT),
 		"proposed_count": by_status.get("Proposed", 0),
+		"queued_count": by_status.get("Queued", 0),
 		"errors_count": cint(errors),
 	}
 	dr = frappe.qb.DocType("Dunning Run")
@@ -991,11 +992,10 @@ def _progress(run_name: str, batch_done: bool = False, finish: bool = False) -> 
 		as_dict=True,
 	)
 	values = {"last_progress_at": now_datetime()}
-	if (
-		(batch_done or finish)
-		and cint(run.batches_done) >= cint(run.batches_total)
-		and run.status != "Cancelled"
-	):
+	# A run is done when its batches are, and the messages they decided are delivered (those
+	# waiting for a person, proposed or pending approval, do not keep it open).
+	done = cint(run.batches_done) >= cint(run.batches_total) and not counts["queued_count"]
+	if (batch_done or finish) and done and run.status != "Cancelled":
 		values.update(_closing(run, counts))
 	frappe.db.set_value("Dunning Run", run_name, values)
 	modified = frappe.db.get_value("Dunning Run", run_name, "modified")
@@ -1059,6 +1059,11 @@ def close_stale_runs(now=None) -> list[str]:
 		since = frappe.utils.format_datetime(r.last)
 		if r.status == "Queued":
 			reason = _("The run never started: no worker took it up since {0}.").format(since)
+		elif cint(r.batches_done) >= cint(r.batches_total):
+			reason = _(
+				"Its batches are done, but its messages were not all delivered: the delivery stopped "
+				"reporting at {0}. The hourly check delivers the rest."
+			).format(since)
 		else:
 			reason = _(
 				"No batch reported since {0} ({1} of {2} batches done): the worker running the rest "
@@ -1251,14 +1256,20 @@ def book_write_off(case, msg: Message) -> str:
 	return je.name
 
 
-def review_run_messages(run_name: str, send: bool, reason: str | None = None) -> int:
-	"""Sends or drops the selected proposed messages of a run in proposal mode."""
+def review_run_messages(
+	run_name: str, send: bool, reason: str | None = None, rows: list[str] | None = None
+) -> int:
+	"""Sends or drops the proposed messages of a run in proposal mode that are ticked (Select), or
+	whose message rows are named in ``rows``."""
 	company = frappe.db.get_value("Dunning Run", run_name, "company")
 	m = frappe.qb.DocType("Dunning Run Message")
+	chosen = m.select_row == 1
+	if rows:
+		chosen = chosen | m.name.isin(list(rows))
 	rows = (
 		frappe.qb.from_(m)
 		.select(m.message_key, m.customer)
-		.where((m.parent == run_name) & (m.parenttype == "Dunning Run") & (m.select_row == 1))
+		.where((m.parent == run_name) & (m.parenttype == "Dunning Run") & chosen)
 		.where(m.status == "Proposed")
 		.orderby(m.idx)
 		.run(as_dict=True)

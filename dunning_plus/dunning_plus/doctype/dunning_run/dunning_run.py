@@ -34,11 +34,12 @@ class DunningRun(Document):
 		self.db_set("status", "Cancelled")
 
 	@frappe.whitelist()
-	def send_selected(self) -> int:
+	def send_selected(self, rows: list[str] | None = None) -> int:
+		"""Sends the proposed messages ticked in the Select column, or named in ``rows``."""
 		self.check_permission("submit")
-		return cycle.review_run_messages(self.name, send=True)
+		return cycle.review_run_messages(self.name, send=True, rows=rows)
 
 	@frappe.whitelist()
-	def drop_selected(self, reason: str | None = None) -> int:
+	def drop_selected(self, reason: str | None = None, rows: list[str] | None = None) -> int:
 		self.check_permission("submit")
-		return cycle.review_run_messages(self.name, send=False, reason=reason)
+		return cycle.review_run_messages(self.name, send=False, reason=reason, rows=rows)

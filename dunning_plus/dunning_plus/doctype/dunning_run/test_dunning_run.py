@@ -641,6 +641,29 @@ class TestRunForm(CycleTestCase):
 		self.assertEqual(meta.get_field("counts_by_step").hidden, 1)
 		self.assertEqual(meta.get_field("counts_by_step_html").fieldtype, "HTML")
 
+	def test_proposals_reviewed_by_row_send_and_drop_and_the_counts_follow(self):
+		frappe.db.set_single_value("Dunning Plus Settings", "proposal_mode", 1)
+		frappe.clear_document_cache("Dunning Plus Settings", "Dunning Plus Settings")
+		other = make_customer(f"_Test DP Review {frappe.generate_hash(length=6)}", email_id="r@x.example")
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			for c in (self.customer, other):
+				make_invoice(c, add_days(D0, -2), terms=TERMS_NET30)
+		run = self.run_on(add_days(D0, 40))
+		self.assertEqual((run.status, run.waiting_count, run.sent_count), ("Proposed", 2, 0))
+		row = {r.customer: r.name for r in run.messages}
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			self.assertEqual(run.send_selected(rows=[row[self.customer]]), 1)
+			run.reload()
+			self.assertEqual((run.status, run.sent_count, run.waiting_count), ("Proposed", 1, 1))
+			self.assertEqual(run.drop_selected("Customer called", rows=[row[other]]), 1)
+		run.reload()
+		self.assertEqual(
+			(run.status, run.messages_count, run.sent_count, run.waiting_count, run.not_sent_count),
+			("Completed", 2, 1, 0, 1),
+		)
+		self.assertEqual(len(self.communications()), 1)
+		self.assertEqual(self.communications(other), [])
+
 
 class TestFeesInManyCompanies(CycleTestCase):
 	"""Issue 15 item 22: ERPNext keeps a Dunning Type's ``dunning_type`` unique across companies."""
