@@ -939,6 +939,7 @@ def _recount(run_name: str) -> dict[str, int]:
 	sees the latest committed rows (not this transaction's snapshot): two jobs of one run never
 	write each other's counts back stale."""
 	_lock_run(run_name)
+	_catch_up_rows(run_name)
 	m = frappe.qb.DocType("Dunning Run Message")
 	er = frappe.qb.DocType("Dunning Run Error")
 	by_status = {
@@ -975,6 +976,43 @@ def _recount(run_name: str) -> dict[str, int]:
 
 
 IN_PROGRESS = ("Queued", "Running", "Stale")  # not closed yet (a stale run may still report)
+
+
+def _catch_up_rows(run_name: str) -> None:
+	"""Message rows still Queued whose message went out (or failed) before the row was written: a
+	concurrent run delivers the messages it finds undelivered, and may do so between the moment
+	this run committed a customer and the moment it wrote the batch's rows."""
+	m = frappe.qb.DocType("Dunning Run Message")
+	ca = frappe.qb.DocType("Collection Action")
+	rows = (
+		frappe.qb.from_(m)
+		.left_join(ca)
+		.on((ca.message_key == m.message_key) & (ca.action_type == "Step"))
+		.select(m.name, ca.status, ca.communication)
+		.where((m.parent == run_name) & (m.parenttype == "Dunning Run") & (m.status == "Queued"))
+		.for_update()
+		.run(as_dict=True)
+	)
+	by_row: dict[str, list] = defaultdict(list)
+	for r in rows:
+		by_row[r.name].append(r)
+	for name, actions in by_row.items():
+		statuses = {a.status for a in actions}
+		if "Queued" in statuses:
+			continue  # not delivered yet
+		if statuses & {"Sent", "To Print"}:
+			values = {
+				"status": "Sent",
+				"communication": next((a.communication for a in actions if a.communication), None),
+			}
+		elif statuses == {None}:
+			# the delivery failed and undid the decision: the next run takes the steps again
+			values = {"status": "Failed", "reason": _("The delivery failed; the next run tries again.")}
+		elif statuses & {"Skipped", "Dropped"}:
+			values = {"status": "Skipped" if "Skipped" in statuses else "Dropped"}
+		else:
+			continue
+		frappe.db.set_value("Dunning Run Message", name, values, update_modified=False)
 
 
 def _progress(run_name: str, batch_done: bool = False, finish: bool = False) -> None:

@@ -508,6 +508,24 @@ class TestRunsAlwaysClose(CycleTestCase):
 		self.assertIn("Lock wait timeout", run.errors[0].error)
 		self.assertEqual(self.steps(), [])  # nothing half-written: the next run takes the step
 
+	def test_messages_a_concurrent_run_delivered_first_still_close_the_run(self):
+		self.overdue_invoice()
+		real = cycle._record_batch
+
+		def other_run_delivers_first(run_name, res):
+			# another run of the day found the committed decision undelivered and sent it before this
+			# run wrote its rows (seen with two workers: the run then stayed Running)
+			cycle.deliver_queued(COMPANY, list(res.to_deliver))
+			return real(run_name, res)
+
+		with patch.object(cycle, "_record_batch", side_effect=other_run_delivers_first):
+			run = self.run_on(add_days(D0, 40))
+		self.assertEqual(
+			(run.status, run.messages_count, run.sent_count, run.waiting_count), ("Completed", 1, 1, 0)
+		)
+		self.assertTrue(run.messages[0].communication)
+		self.assertEqual(len(self.communications()), 1)
+
 	def test_a_batch_that_fails_closes_the_run_with_the_error(self):
 		self.overdue_invoice()
 		with patch.object(cycle, "process_customers", side_effect=RuntimeError("the database went away")):
