@@ -504,11 +504,14 @@ def refresh_case(
 		case.name = doc.name
 		_write_items(case)
 		_mark_invoices(case)
+		_collector_changed(None, case.collector)
 	elif _signature(current) != _signature(case):
 		_write_computed(case)
 		_mark_invoices(case)
 		if current.status != case.status:
 			_comment(case.name, _("Status {0} → {1}").format(_(current.status), _(case.status)))
+		if current.collector != case.collector:
+			_collector_changed(current.collector, case.collector)
 	if case.status in CLOSED:
 		release_credit_hold(company, customer, case.name)
 	return case.name
@@ -654,6 +657,13 @@ def _mark_invoices(doc) -> None:
 		frappe.qb.update(si).set(si.current_dunning_level, lvl).set(si.collection_case, doc.name).where(
 			si.name.isin(invoices)
 		).run()
+
+
+def _collector_changed(before: str | None, after: str | None) -> None:
+	"""Who collects the case sees its customer (and nobody else through this case)."""
+	from dunning_plus.permissions import sync_customer_permissions
+
+	sync_customer_permissions({before, after} - {None})
 
 
 def release_credit_hold(company: str, customer: str, case_name: str | None = None) -> bool:

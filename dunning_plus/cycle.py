@@ -40,6 +40,7 @@ from frappe.utils.background_jobs import is_job_enqueued
 from dunning_plus import cases, delivery, ledger
 from dunning_plus.engine.cadence import DueAction, Message, action_key, plan_cycle
 from dunning_plus.engine.policy import Channel, StepKind
+from dunning_plus.formatting import money
 from dunning_plus.policies import KIND_FROM_ENGINE, policy_book
 
 CHANNEL_LABEL = {Channel.EMAIL: "Email", Channel.TASK: "Task", Channel.LETTER: "Letter"}
@@ -748,8 +749,8 @@ def _request_approval(msg: Message, case: str) -> None:
 					"reference_name": case,
 					"date": nowdate(),
 					"priority": "High",
-					"description": _("Approve or drop {0} for {1} ({2} {3})").format(
-						_(msg.lead.title), msg.customer, flt(msg.total), msg.currency
+					"description": _("Approve or drop {0} for {1} ({2})").format(
+						_(msg.lead.title), msg.customer, money(msg.total, msg.currency)
 					),
 				}
 			).insert(ignore_permissions=True)
@@ -1286,7 +1287,7 @@ def book_write_off(case, msg: Message) -> str:
 		case.company,
 		case.customer,
 		"Decision",
-		_("Write-off of {0} booked as {1}").format(sum(by_invoice.values()), je.name),
+		_("Write-off of {0} booked as {1}").format(money(sum(by_invoice.values()), case.currency), je.name),
 		reference=je,
 		step_kind="Write-off Proposal",
 	)

@@ -17,6 +17,7 @@ from dunning_plus.policies import KIND_FROM_ENGINE
 STATEMENT_FORMAT = "Open Items Statement"
 
 
+from dunning_plus.formatting import money
 from dunning_plus.statement import CREDIT_LABELS
 
 
@@ -132,7 +133,7 @@ def create_task(msg: Message, case_name: str, collector: str | None, reason: str
 	user = user or collector or _first_user_with_role(role or "Collections Manager")
 	sla_hours = msg.lead.sla_hours or 24
 	lines = "".join(
-		f"<li>{a.instalment.invoice} ({a.instalment.payment_term or '-'}): {flt(a.amount)} {msg.currency}, "
+		f"<li>{a.instalment.invoice} ({a.instalment.payment_term or '-'}): {money(a.amount, msg.currency)}, "
 		f"{_(a.step.title)}</li>"
 		for a in msg.actions
 	)
@@ -218,7 +219,9 @@ def create_fee_dunning(msg: Message, case_name: str, posting_date) -> str | None
 	doc.submit()
 	frappe.get_doc("Collection Case", case_name).add_comment(
 		"Info",
-		_("Dunning {0} raised for a fee of {1} and interest of {2}").format(doc.name, msg.fee, msg.interest),
+		_("Dunning {0} raised for a fee of {1} and interest of {2}").format(
+			doc.name, money(msg.fee, msg.currency), money(msg.interest, msg.currency)
+		),
 	)
 	return doc.name
 

@@ -54,6 +54,15 @@ doc_events = {
 		"validate": "dunning_plus.events.customer.validate",
 		"on_update": "dunning_plus.events.customer.on_update",
 	},
+	# assignments on a case decide which customers a collector sees
+	"ToDo": {
+		"after_insert": "dunning_plus.permissions.todo_changed",
+		"on_update": "dunning_plus.permissions.todo_changed",
+		"on_trash": "dunning_plus.permissions.todo_changed",
+	},
+	"Dunning Plus Settings": {
+		"on_update": "dunning_plus.permissions.settings_changed",
+	},
 }
 
 # The audit trail and the run log keep the names of documents deleted later, as Communication does;
@@ -67,12 +76,21 @@ permission_query_conditions = {
 	"Payment Promise": "dunning_plus.permissions.payment_promise_query",
 	"Collection Dispute": "dunning_plus.permissions.collection_dispute_query",
 	"Collection Action": "dunning_plus.permissions.collection_action_query",
+	# A Collector with no case yet sees no customer (otherwise User Permissions on Customer limit them)
+	**{
+		doctype: "dunning_plus.permissions.customer_linked_query"
+		for doctype in ("Customer", "Sales Invoice", "Sales Order", "Payment Entry", "Dunning")
+	},
 }
 has_permission = {
 	"Collection Case": "dunning_plus.permissions.collection_case_permission",
 	"Payment Promise": "dunning_plus.permissions.payment_promise_permission",
 	"Collection Dispute": "dunning_plus.permissions.collection_dispute_permission",
 	"Collection Action": "dunning_plus.permissions.collection_action_permission",
+	**{
+		doctype: "dunning_plus.permissions.customer_linked_permission"
+		for doctype in ("Customer", "Sales Invoice", "Sales Order", "Payment Entry", "Dunning")
+	},
 }
 
 # Screens

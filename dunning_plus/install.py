@@ -22,9 +22,18 @@ def after_install():
 
 
 def before_uninstall():
+	delete_collector_permissions()
 	delete_dunning_custom_fields()
 	revoke_read_access()
 	delete_scheduled_jobs()
+
+
+def delete_collector_permissions():
+	"""The User Permissions on Customer the app gave collectors go with it (an administrator's stay)."""
+	if not frappe.db.has_column("User Permission", "dunning_plus_managed"):
+		return
+	for name in frappe.get_all("User Permission", filters={"dunning_plus_managed": 1}, pluck="name"):
+		frappe.delete_doc("User Permission", name, ignore_permissions=True, force=True)
 
 
 def before_tests():

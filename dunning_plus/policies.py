@@ -26,13 +26,16 @@ KIND_TO_ENGINE = {
 KIND_FROM_ENGINE = {v: k for k, v in KIND_TO_ENGINE.items()}
 
 
+def engine_error_lines(e: EngineError) -> list[str]:
+	"""An engine error translated, one line per problem."""
+	if isinstance(e, PolicyError):
+		return [_(p.template).format(*p.args) for p in e.problems]
+	return [e.translated(_)]
+
+
 def throw_engine_error(e: EngineError, title: str | None = None):
 	"""Shows an engine error translated, every problem on its own line."""
-	if isinstance(e, PolicyError):
-		message = "<br>".join(_(p.template).format(*p.args) for p in e.problems)
-	else:
-		message = e.translated(_)
-	frappe.throw(message, title=title or _("Invalid Input"))
+	frappe.throw("<br>".join(engine_error_lines(e)), title=title or _("Invalid Input"))
 
 
 def policy_dict(doc) -> dict:
@@ -170,14 +173,17 @@ def policy_book(company: str | None = None) -> PolicyBook:
 
 
 @frappe.whitelist()
-def get_preview(policy: str | dict, due_date: str | None = None) -> list[dict]:
-	"""For an example item due on ``due_date`` (default today): the day each step would fire."""
+def get_preview(policy: str | dict, due_date: str | None = None) -> dict:
+	"""For an example item due on ``due_date`` (default today): the day each step would fire.
+
+	A policy being typed is usually not valid yet: then nothing is thrown (the form calls this on
+	every change); ``problems`` says what is missing and ``steps`` is empty."""
 	frappe.has_permission("Dunning Policy", "read", throw=True)
 	doc = frappe.parse_json(policy) if isinstance(policy, str) else policy
 	try:
 		engine_policy = to_engine(doc)
 	except EngineError as e:
-		throw_engine_error(e, _("The policy is not valid yet"))
+		return {"steps": [], "problems": engine_error_lines(e)}
 	due = getdate(due_date)
 	out = []
 	for track in ("invoice", "deposit", "plan"):
@@ -194,4 +200,4 @@ def get_preview(policy: str | dict, due_date: str | None = None) -> list[dict]:
 					"shifted": (day - due).days != engine_policy.effective_offset(step),
 				}
 			)
-	return out
+	return {"steps": out, "problems": []}

@@ -12,6 +12,7 @@ from frappe.utils import getdate, nowdate
 from dunning_plus import ledger
 from dunning_plus.engine.money import ZERO, to_money
 from dunning_plus.engine.promises import Payment, Promise, PromiseStatus, promise_status
+from dunning_plus.formatting import money
 
 
 def _grace(company: str, customer: str) -> int:
@@ -74,5 +75,10 @@ def review_promises(company: str, customer: str, as_of: date | None = None) -> l
 		if any(doc.get(k) != v for k, v in updates.items()):
 			doc.db_set(updates)
 			if "status" in updates:
-				doc.add_comment("Info", _("Promise {0}: paid {1} of {2}").format(_(new), paid, doc.amount))
+				doc.add_comment(
+					"Info",
+					_("Promise {0}: paid {1} of {2}").format(
+						_(new), money(paid, doc.currency), money(doc.amount, doc.currency)
+					),
+				)
 	return changes

@@ -84,13 +84,32 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"insert_after": "payment_terms",
 			},
 		],
+		# The User Permissions on Customer the app keeps for collectors (see permissions.py): only these
+		# are added and removed by it, never one an administrator made.
+		"User Permission": [
+			{
+				"fieldname": "dunning_plus_managed",
+				"fieldtype": "Check",
+				"label": "Kept by Dunning Plus",
+				"insert_after": "apply_to_all_doctypes",
+				"read_only": 1,
+				"no_copy": 1,
+				"description": "Given because the user collects a case of this customer; updated as cases are assigned",
+			},
+		],
 		"Sales Invoice": [
+			# A tab of its own (it sat in the Terms tab); the state shows as indicators on top.
+			{
+				"fieldname": "collections_tab",
+				"fieldtype": "Tab Break",
+				"label": "Collections",
+				"insert_after": "terms",
+			},
 			{
 				"fieldname": "dunning_section",
 				"fieldtype": "Section Break",
-				"label": "Collections",
-				"insert_after": "payment_schedule",
-				"collapsible": 1,
+				"label": "Dunning",
+				"insert_after": "collections_tab",
 			},
 			{
 				**policy_link,

@@ -84,8 +84,17 @@ def run_hourly_checks(as_of=None) -> dict:
 		"disputes": _check_dispute_sla(day),
 		"sla": _check_case_sla(as_of_dt),
 		"plans": _check_plans(day),
+		"customer_permissions": _sync_customer_permissions(),
 	}
 	return out
+
+
+def _sync_customer_permissions() -> int:
+	"""Self-healing sweep of the collectors' User Permissions on Customer (normally kept by events)."""
+	from dunning_plus.permissions import sync_customer_permissions
+
+	changed = sync_customer_permissions()
+	return changed["added"] + changed["removed"]
 
 
 def _check_plans(day) -> int:

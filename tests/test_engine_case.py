@@ -280,7 +280,16 @@ def test_unknown_event_name():
 				promise_pending=True,
 				escalated=True,
 			),
+			(CaseStatus.ON_HOLD, 0),
+		),
+		# issue 15 item 7: a held case waiting for an approval shows On Hold (and so "Release Hold")
+		(
+			CaseFacts(outstanding=money(10), strongest_step=FN, pending_approval=True),
 			(CaseStatus.PENDING_APPROVAL, 0),
+		),
+		(
+			CaseFacts(outstanding=money(10), strongest_step=FN, pending_approval=True, on_hold=True),
+			(CaseStatus.ON_HOLD, 0),
 		),
 		(CaseFacts(outstanding=money(0), pending_approval=True, on_hold=True), (CaseStatus.RESOLVED, 0)),
 	],

@@ -243,10 +243,12 @@ def derive_status(facts: CaseFacts) -> tuple[CaseStatus, int]:
 	"""The case status and level that the facts imply (used to recompute a case from scratch)."""
 	if facts.outstanding <= 0:
 		return (CaseStatus.WRITTEN_OFF if facts.written_off else CaseStatus.RESOLVED), facts.level
-	if facts.pending_approval:
-		return CaseStatus.PENDING_APPROVAL, facts.level
+	# A hold is a person's explicit decision and stops everything, approvals included: it shows first,
+	# so the case offers "Release Hold" whatever else waits on it.
 	if facts.on_hold:
 		return CaseStatus.ON_HOLD, facts.level
+	if facts.pending_approval:
+		return CaseStatus.PENDING_APPROVAL, facts.level
 	if facts.fully_disputed:
 		return CaseStatus.DISPUTED, facts.level
 	if facts.plan_active:

@@ -14,7 +14,7 @@ class TestInstall(FrappeTestCase):
 				self.assertTrue(meta.has_field(field["fieldname"]), f"{doctype}.{field['fieldname']}")
 				self.assertTrue(
 					frappe.db.has_column(doctype, field["fieldname"])
-					or field["fieldtype"] in ("Section Break", "Column Break")
+					or field["fieldtype"] in ("Section Break", "Column Break", "Tab Break")
 				)
 
 	def test_collectors_read_the_documents_behind_their_cases(self):

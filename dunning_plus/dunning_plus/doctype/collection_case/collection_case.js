@@ -94,14 +94,25 @@ frappe.ui.form.on("Collection Case", {
 		if (OPEN(frm.doc)) {
 			frm.add_custom_button(__("Send Now"), () => call("send_now"), act);
 		}
-		if (frm.doc.status === "Pending Approval") {
+		// Only what this user may do: the step's approval role approves, a manager drops a write-off.
+		const approval = (frm.doc.__onload || {}).approval || {};
+		if (frm.doc.status === "Pending Approval" && approval.can_approve) {
 			frm.add_custom_button(__("Approve"), () => call("approve_pending"), __("Approval"));
+		}
+		if (frm.doc.status === "Pending Approval" && approval.can_drop) {
 			frm.add_custom_button(__("Drop"), () =>
 				frappe.prompt(
 					{ fieldname: "reason", fieldtype: "Small Text", label: __("Reason"), reqd: 1 },
 					(v) => call("drop_pending", v),
 					__("Drop Step")
 				), __("Approval"));
+		}
+		if (frm.doc.status === "Pending Approval" && !approval.can_approve && approval.role) {
+			frm.dashboard.add_comment(
+				__("Waiting for approval by a user with the role {0}.", [__(approval.role)]),
+				"yellow",
+				true
+			);
 		}
 		frm.add_custom_button(__("Recompute"), () => call("recompute"));
 	},

@@ -3,7 +3,6 @@
 
 import frappe
 from frappe import _
-from frappe.desk.form.assign_to import add as assign_to
 from frappe.model.document import Document
 from frappe.utils import flt, getdate, nowdate
 
@@ -13,6 +12,29 @@ from dunning_plus.items import default_items
 
 
 class CollectionCase(Document):
+	def onload(self):
+		self.set_onload("approval", self.approval_rights())
+
+	def approval_rights(self, user: str | None = None) -> dict:
+		"""What ``user`` may do with the steps waiting for approval on this case (the form shows only that)."""
+		user = user or frappe.session.user
+		names = self._pending_actions() if self.status == "Pending Approval" else []
+		if not names:
+			return {"can_approve": False, "can_drop": False, "role": None}
+		from dunning_plus import cycle
+
+		roles = set(frappe.get_roles(user))
+		msg, _rows = cycle.rebuild_message(self.company, self.customer, names)
+		role = msg.approval_role if msg else None
+		kinds = set(frappe.get_all("Collection Action", filters={"name": ["in", names]}, pluck="step_kind"))
+		manager = bool(roles & {"Collections Manager", "System Manager"}) or user == "Administrator"
+		can_write = frappe.has_permission("Collection Case", "write", doc=self, user=user)
+		return {
+			"can_approve": bool(can_write and (not role or role in roles or user == "Administrator")),
+			"can_drop": bool(can_write and (manager or "Write-off Proposal" not in kinds)),
+			"role": role,
+		}
+
 	def validate(self):
 		if self.status not in cases.CLOSED:
 			other = frappe.db.get_value(
@@ -107,6 +129,7 @@ class CollectionCase(Document):
 				"customer": self.customer,
 				"company": self.company,
 				"reason": reason,
+				"opened_on": nowdate(),  # not the form's cached "Today" default of an earlier day
 				"amount": flt(amount) or covered,
 				"description": description,
 				"source": source,
@@ -167,25 +190,38 @@ class CollectionCase(Document):
 
 	@frappe.whitelist()
 	def escalate(self, to_user: str | None = None, note: str | None = None):
+		"""A new task for ``to_user`` (default: a Collections Manager) with the note, every time:
+		an open assignment of the same user on the case does not swallow the escalation."""
 		self.check_permission("write")
+		if to_user and not frappe.db.exists("User", {"name": to_user, "enabled": 1}):
+			frappe.throw(_("User {0} does not exist or is disabled.").format(to_user))
 		to_user = to_user or _collections_manager()
+		if not to_user:
+			frappe.throw(_("No one has the Collections Manager role: choose whom to escalate to."))
+		note = (note or "").strip()
 		record_decision(
 			self.name,
 			self.company,
 			self.customer,
 			"Decision",
-			_("Escalated to {0}: {1}").format(to_user or _("Collections Manager"), note or ""),
+			_("Escalated to {0}: {1}").format(to_user, note)
+			if note
+			else _("Escalated to {0}").format(to_user),
 			step_kind="Escalation",
 		)
-		if to_user:
-			assign_to(
-				{
-					"assign_to": [to_user],
-					"doctype": self.doctype,
-					"name": self.name,
-					"description": note or _("Escalated case"),
-				}
-			)
+		frappe.get_doc(
+			{
+				"doctype": "ToDo",
+				"allocated_to": to_user,
+				"reference_type": self.doctype,
+				"reference_name": self.name,
+				"description": note
+				or _("Escalated case {0} ({1})").format(self.name, self.customer_name or self.customer),
+				"priority": "High",
+				"assigned_by": frappe.session.user,
+				"date": nowdate(),
+			}
+		).insert(ignore_permissions=True)
 		self._refresh()
 
 	@frappe.whitelist()
@@ -193,7 +229,23 @@ class CollectionCase(Document):
 		self.check_permission("write")
 		if not frappe.db.exists("User", collector):
 			frappe.throw(_("User {0} does not exist.").format(collector))
+		previous = self.collector
 		frappe.db.set_value("Customer", self.customer, "dunning_collector", collector)
+		# the open tasks of the case go with it to the new collector
+		if previous and previous != collector:
+			for name in frappe.get_all(
+				"ToDo",
+				filters={
+					"reference_type": self.doctype,
+					"reference_name": self.name,
+					"allocated_to": previous,
+					"status": "Open",
+				},
+				pluck="name",
+			):
+				todo = frappe.get_doc("ToDo", name)
+				todo.allocated_to = collector
+				todo.save(ignore_permissions=True)
 		record_decision(
 			self.name, self.company, self.customer, "Decision", _("Reassigned to {0}").format(collector)
 		)

@@ -9,6 +9,7 @@ from frappe.utils import flt, getdate, nowdate
 
 from dunning_plus import cases
 from dunning_plus.audit import record_decision
+from dunning_plus.formatting import money
 from dunning_plus.items import items_changed, resolve_items
 
 
@@ -68,7 +69,7 @@ class CollectionDispute(Document):
 			self.company,
 			self.customer,
 			"Dispute",
-			_("Dispute opened ({0}): {1}").format(self.reason, self.amount),
+			_("Dispute opened ({0}): {1}").format(self.reason, money(self.amount, self.currency)),
 			reference=self,
 		)
 		self.refresh_case()

@@ -17,44 +17,55 @@ frappe.ui.form.on("Dunning Policy", {
 		}
 	},
 	render_preview(frm) {
-		const wrapper = frm.get_field("preview").$wrapper;
-		if (!(frm.doc.steps || []).length) {
-			wrapper.html(`<p class="text-muted">${__("Add steps to see when each one fires.")}</p>`);
-			return;
-		}
-		frappe
-			.call({
-				method: "dunning_plus.policies.get_preview",
-				args: { policy: frm.doc },
-				error_handlers: {},
-			})
-			.then((r) => {
-				const rows = (r.message || [])
-					.map(
-						(s) => `<tr>
-							<td>${frappe.utils.escape_html(s.step)}</td>
-							<td>${__(s.kind)}${s.level ? " " + s.level : ""}</td>
-							<td>${__(s.channel)}</td>
-							<td>${s.offset_days}</td>
-							<td>${frappe.datetime.str_to_user(s.date)} (${__(s.weekday)})${
-								s.shifted ? ` <span class="text-muted">${__("moved to a business day")}</span>` : ""
-							}</td>
-						</tr>`
-					)
-					.join("");
-				wrapper.html(`
-					<p class="text-muted">${__("For an example invoice due today ({0}):", [
-						frappe.datetime.str_to_user(frappe.datetime.get_today()),
-					])}</p>
-					<table class="table table-bordered table-sm">
-						<thead><tr><th>${__("Step")}</th><th>${__("Kind")}</th><th>${__("Channel")}</th>
-						<th>${__("Offset (Days)")}</th><th>${__("Fires On")}</th></tr></thead>
-						<tbody>${rows}</tbody>
-					</table>`);
-			})
-			.catch(() => wrapper.html(""));
+		// Called on every change while the policy is typed: debounced, and silent while the policy is
+		// not valid yet (the server answers with what is missing instead of an error).
+		clearTimeout(frm._dp_preview_timer);
+		frm._dp_preview_timer = setTimeout(() => render_preview(frm), 400);
 	},
 });
+
+function render_preview(frm) {
+	const wrapper = frm.get_field("preview").$wrapper;
+	if (!(frm.doc.steps || []).length) {
+		wrapper.html(`<p class="text-muted">${__("Add steps to see when each one fires.")}</p>`);
+		return;
+	}
+	frappe
+		.xcall("dunning_plus.policies.get_preview", { policy: frm.doc })
+		.then((r) => {
+			if ((r.problems || []).length) {
+				wrapper.html(`<p class="text-muted">${__(
+					"The preview appears once the policy is complete. Still missing:"
+				)}</p><ul class="text-muted small">${r.problems
+					.map((p) => `<li>${frappe.utils.escape_html(p)}</li>`)
+					.join("")}</ul>`);
+				return;
+			}
+			const rows = (r.steps || [])
+				.map(
+					(s) => `<tr>
+						<td>${frappe.utils.escape_html(s.step)}</td>
+						<td>${__(s.kind)}${s.level ? " " + s.level : ""}</td>
+						<td>${__(s.channel)}</td>
+						<td>${s.offset_days}</td>
+						<td>${frappe.datetime.str_to_user(s.date)} (${__(s.weekday)})${
+							s.shifted ? ` <span class="text-muted">${__("moved to a business day")}</span>` : ""
+						}</td>
+					</tr>`
+				)
+				.join("");
+			wrapper.html(`
+				<p class="text-muted">${__("For an example invoice due today ({0}):", [
+					frappe.datetime.str_to_user(frappe.datetime.get_today()),
+				])}</p>
+				<table class="table table-bordered table-sm">
+					<thead><tr><th>${__("Step")}</th><th>${__("Kind")}</th><th>${__("Channel")}</th>
+					<th>${__("Offset (Days)")}</th><th>${__("Fires On")}</th></tr></thead>
+					<tbody>${rows}</tbody>
+				</table>`);
+		})
+		.catch(() => wrapper.html(""));
+}
 
 frappe.ui.form.on("Dunning Policy Step", {
 	offset_days: (frm) => frm.trigger("render_preview"),

@@ -92,7 +92,9 @@ class TestDunningPolicy(FrappeTestCase):
 				}
 			).insert()
 		doc = self.new_policy("_Test DP Preview", STANDARD_STEPS, holiday_list=holiday_list, skip_weekends=1)
-		preview = {row["step"]: row for row in get_preview(doc.as_dict(), str(due))}
+		result = get_preview(doc.as_dict(), str(due))
+		self.assertEqual(result["problems"], [])
+		preview = {row["step"]: row for row in result["steps"]}
 		# D-7 = Friday 2026-05-29 stays; D+3 = Monday 06-08 stays; D+10 = Monday 06-15 is a holiday -> Tuesday
 		self.assertEqual(preview["R-7"]["date"], "2026-05-29")
 		self.assertEqual(preview["R+3"]["date"], "2026-06-08")
@@ -101,6 +103,22 @@ class TestDunningPolicy(FrappeTestCase):
 		# D+25 = Tuesday 06-30 stays; D+45 = Monday 07-20 stays
 		self.assertEqual(preview["L2"]["date"], str(add_days(due, 25)))
 		self.assertFalse(preview["L2"]["shifted"])
+
+	def test_preview_of_a_policy_being_typed_is_silent(self):
+		# Issue 15 item 5: a blank new policy (one empty step row, as the form makes it) and a step
+		# sending by email without a template were answered with an error (417 and a popup on every
+		# keystroke). The preview now says what is missing and raises and logs nothing.
+		blank = frappe.new_doc("Dunning Policy")
+		blank.append("steps", {"step_code": "S1", "kind": "Reminder", "channel": "Email"})
+		frappe.clear_messages()
+		result = get_preview(blank.as_dict())
+		self.assertEqual(result["steps"], [])
+		self.assertTrue(any("template" in p for p in result["problems"]), result["problems"])
+		self.assertEqual(frappe.message_log, [])
+		# a valid policy previews its steps
+		valid = self.new_policy("_Test DP Preview Typed", STANDARD_STEPS)
+		self.assertEqual(get_preview(valid.as_dict())["problems"], [])
+		self.assertTrue(get_preview(valid.as_dict())["steps"])
 
 	def test_a_policy_made_with_new_doc_has_no_sending_window(self):
 		"""issue 15 item 21: Frappe sets new Time fields to now; that must not become a window."""

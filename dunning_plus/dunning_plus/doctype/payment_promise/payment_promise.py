@@ -8,6 +8,7 @@ from frappe.utils import flt, getdate, nowdate
 
 from dunning_plus import cases
 from dunning_plus.audit import record_decision
+from dunning_plus.formatting import money
 from dunning_plus.items import items_changed, resolve_items
 
 
@@ -53,7 +54,9 @@ class PaymentPromise(Document):
 			self.company,
 			self.customer,
 			"Promise",
-			_("Promise to pay {0} by {1}").format(self.amount, frappe.format(self.promised_date, "Date")),
+			_("Promise to pay {0} by {1}").format(
+				money(self.amount, self.currency), frappe.format(self.promised_date, "Date")
+			),
 			reference=self,
 		)
 		self.refresh_case()
