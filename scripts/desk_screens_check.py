@@ -126,7 +126,7 @@ def run(opts) -> int:
 			grid.scroll_into_view_if_needed()
 			head = grid.inner_text()
 			page.screenshot(path=shot("case-form.png"), full_page=True)
-			for label in ("Payment Term", "Due Date", "Days Overdue", "Outstanding"):
+			for label in ("Payment Term", "Due Date", "Days Late", "Outstanding"):
 				checks.check(label in head, f"the items grid has {label}", head)
 			clipped = cut(page, "[data-fieldname='items'] .grid-body .static-area")
 			checks.check(not clipped, "no cell of the items grid is cut", ", ".join(clipped))
@@ -163,7 +163,9 @@ def run(opts) -> int:
 			page.screenshot(path=shot("workspace.png"), full_page=True)
 			colors = [c for c in console if "is not a valid color" in c]
 			checks.check(not colors, "the workspace charts log no invalid color", "; ".join(colors[:2]))
-			labels = page.locator(".widget.dashboard-widget-box .x.axis text").all_inner_texts()
+			labels = page.eval_on_selector_all(
+				".widget.dashboard-widget-box .x.axis text", "els => els.map(e => e.textContent || '')"
+			)
 			short = [t for t in labels if "..." in t or "…" in t]
 			checks.check(bool(labels) and not short, "chart labels are whole", ", ".join(labels[:12]))
 		finally:
