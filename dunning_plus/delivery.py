@@ -72,6 +72,9 @@ def message_context(msg: Message, case_name: str) -> dict:
 		"pay_link": items[0]["pay_link"] if len({i["invoice"] for i in items}) == 1 else get_url("/invoices"),
 		# the customer's collection page for this case and recipient: pay, promise, dispute, remit
 		"collect_url": collect_url(case_name, msg.email),
+		# the channel this message goes by, and why when it is not the step's first one
+		"channel": _(msg.delivery_channel.label),
+		"channel_reason": msg.channel_choice.explain(_) if msg.channel_choice.passed_over else "",
 	}
 
 

@@ -175,3 +175,34 @@ def test_preview_accounts_for_every_customer(before, after):
 	p = preview_moves(before, after)
 	assert p.moving + p.unchanged == len(set(before) | set(after))
 	assert all(m.before != m.after for m in p.moves)
+
+
+def test_rule_from_condition_rows_narrows_ranges():
+	from dunning_plus.engine.segments import rule_from_conditions
+
+	rule = rule_from_conditions(
+		"R",
+		"Co",
+		"P",
+		[
+			("Average Days Late", "At Least", 10),
+			("Average Days Late", "At Least", 20),
+			("Total Balance", "At Most", 5000),
+			("Open Disputes", "Exactly", 0),
+		],
+		order=5,
+		customer_group="Retail",
+	)
+	assert rule.avg_days_late == Range(20.0, None)
+	assert rule.balance == Range(None, Decimal(5000))
+	assert rule.open_disputes == Range(0.0, 0.0)
+	assert rule.matches(facts(avg_days_late=25, balance=4000, customer_groups=("Retail",)))
+	assert not rule.matches(
+		facts(avg_days_late=25, balance=4000, open_disputes=1, customer_groups=("Retail",))
+	)
+	with pytest.raises(PolicyError, match="unknown fact Mood"):
+		rule_from_conditions("R", "Co", "P", [("Mood", "At Least", 1)])
+	with pytest.raises(PolicyError, match="lowest Tenure"):
+		rule_from_conditions(
+			"R", "Co", "P", [("Tenure (Days)", "At Least", 10), ("Tenure (Days)", "At Most", 5)]
+		)

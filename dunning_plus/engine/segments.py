@@ -220,3 +220,46 @@ def preview_moves(
 	moves = [Move(b, a, n) for (b, a), n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))]
 	by_rule: Counter[str] = Counter(m.rule for m in (rules_after or {}).values() if m is not None)
 	return Preview(moves, unchanged, dict(sorted(by_rule.items())))
+
+
+# The facts as the rule form names them, and the operators of a condition row.
+FACT_OF_LABEL = {
+	"Average Days Late": "avg_days_late",
+	"Broken Promises": "broken_promises",
+	"Open Disputes": "open_disputes",
+	"Overdue Amount": "overdue",
+	"Total Balance": "balance",
+	"Tenure (Days)": "tenure_days",
+	"Risk Score": "risk_score",
+}
+MONEY_FACTS = ("overdue", "balance")
+
+
+def rule_from_conditions(
+	name: str,
+	company: str,
+	policy: str,
+	conditions: Iterable[tuple[str, str, Number]],
+	**fields,
+) -> SegmentRule:
+	"""A rule from condition rows (fact, "At Least" / "At Most" / "Exactly", value); several rows on
+	one fact narrow its range."""
+	problems: list[Problem] = []
+	bounds: dict[str, list] = {}
+	for fact_label, operator, value in conditions:
+		fact = FACT_OF_LABEL.get(fact_label, fact_label)
+		if fact not in FACTS:
+			problems.append(Problem(_("Segment rule {0}: unknown fact {1}."), name, fact_label))
+			continue
+		value = Decimal(str(value or 0)) if fact in MONEY_FACTS else float(value or 0)
+		low, high = bounds.setdefault(fact, [None, None])
+		if operator in ("At Least", "Exactly"):
+			bounds[fact][0] = value if low is None else max(low, value)
+		if operator in ("At Most", "Exactly"):
+			bounds[fact][1] = value if high is None else min(high, value)
+		if operator not in ("At Least", "At Most", "Exactly"):
+			problems.append(Problem(_("Segment rule {0}: unknown comparison {1}."), name, operator))
+	if problems:
+		raise PolicyError(problems)
+	ranges = {fact: Range(low, high) for fact, (low, high) in bounds.items()}
+	return SegmentRule(name=name, company=company, policy=policy, **ranges, **fields)
