@@ -756,7 +756,7 @@ def deliver(
 	elif channel == Channel.CALL:
 		from dunning_plus.channels import call_reason
 
-		todo = delivery.create_task(msg, case, collector, call_reason(msg))
+		todo = delivery.create_task(msg, case, collector, call_reason(msg), due_on=as_of)
 		frappe.qb.update(ca).set(ca.todo, todo).where(ca.name.isin(action_names)).run()
 	elif channel == Channel.TASK:
 		reason = None if msg.channel == Channel.TASK else choice.explain(_)

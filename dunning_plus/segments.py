@@ -149,9 +149,13 @@ def refresh_segments(company: str, as_of=None) -> dict[str, int]:
 	"""Evaluates the company's rules for its customers with open items (and those segmented before)
 	and stores each match; a customer no rule matches any more loses its segment."""
 	as_of = getdate(as_of or nowdate())
-	customers = _customers_to_segment(company)
 	rules = read_rules(company)
-	matches = assign_segments(rules, read_facts(company, customers, as_of)) if rules else {}
+	if not rules:  # nothing to evaluate: a company without rules costs one read
+		customers = frappe.get_all("Dunning Customer Segment", filters={"company": company}, pluck="customer")
+		matches = {}
+	else:
+		customers = _customers_to_segment(company)
+		matches = assign_segments(rules, read_facts(company, customers, as_of))
 	stored = {
 		r.customer: r
 		for r in frappe.get_all(
