@@ -29,6 +29,7 @@ from dunning_plus.tests.utils import (
 	setup_collections,
 )
 
+test_dependencies = ["Customer"]
 D0 = getdate("2026-03-02")  # invoice date (Monday); Net 30 -> due 2026-04-01
 RUN_DAY = add_days(D0, 40)  # 10 days overdue: step L1 is due
 SMS_TEXT = "Dear {{ customer_name }}, {{ total }} {{ currency }} is overdue. {{ collect_url }}"

@@ -27,3 +27,7 @@ class DunningSegmentRule(Document):
 					frappe.bold(self.dunning_policy), company, self.company
 				)
 			)
+
+	def on_trash(self):
+		# the customers it chose lose their segment now, not at the next run
+		frappe.db.delete("Dunning Customer Segment", {"segment_rule": self.name})

@@ -20,6 +20,7 @@ from dunning_plus.tests.utils import (
 	setup_collections,
 )
 
+test_dependencies = ["Customer"]
 D0 = getdate("2026-03-02")
 RUN_DAY = add_days(D0, 40)
 ONE_STEP = [
