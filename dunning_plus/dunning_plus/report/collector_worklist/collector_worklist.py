@@ -1,7 +1,7 @@
 # Copyright (c) 2026, dunning_plus contributors
 # For license information, please see license.txt
 
-"""Open collection cases ranked by their risk x value score, with the drivers of the score, what
+"""Open collection cases with a call due today (or overdue) first, then ranked by their risk x value score, with the drivers of the score, what
 is due today, the next action and its date, the SLA state, pending promises and open disputes.
 
 The score is the case's own (``risk_score`` and ``score_drivers``, computed by the case recompute,
