@@ -43,7 +43,7 @@ from dunning_plus.engine.policy import Channel, StepKind
 from dunning_plus.formatting import money
 from dunning_plus.policies import KIND_FROM_ENGINE, policy_book
 
-CHANNEL_LABEL = {Channel.EMAIL: "Email", Channel.TASK: "Task", Channel.LETTER: "Letter"}
+CHANNEL_LABEL = {c: c.label for c in Channel}
 REFERENCE_OF_TRACK = {"invoice": "Sales Invoice", "deposit": "Sales Order", "plan": "Payment Plan"}
 
 
@@ -636,6 +636,7 @@ def _delivery_failed(
 	for owner in owners:
 		_lock_run(owner)  # the run row before its child rows, as every writer of both does
 		_add_error(owner, err)
+	_record_failed_delivery(key, e)
 	frappe.qb.from_(ca).delete().where((ca.message_key == key) & ca.status.isin(["Queued", "Skipped"])).run()
 	_set_run_row(key, {"status": "Failed", "reason": str(e)[:500]})
 	if touched is not None:
@@ -647,6 +648,48 @@ def _delivery_failed(
 			frappe.get_doc("Collection Case", name).add_comment(
 				"Info", _("The collection run could not act for this customer: {0}").format(str(e)[:500])
 			)
+
+
+def _record_failed_delivery(key: str, e: Exception) -> None:
+	"""A Failed delivery action per step of the message, with the reason (an SMS gateway's error, a
+	broken template): the audit trail keeps the attempt while the steps themselves are undone, so
+	the next run takes them again."""
+	ca = frappe.qb.DocType("Collection Action")
+	rows = (
+		frappe.qb.from_(ca)
+		.select(
+			ca.collection_case,
+			ca.customer,
+			ca.company,
+			ca.step_code,
+			ca.step_kind,
+			ca.level,
+			ca.channel,
+			ca.reference_doctype,
+			ca.reference_name,
+			ca.payment_schedule,
+			ca.amount,
+			ca.currency,
+			ca.dunning_run,
+		)
+		.where((ca.message_key == key) & (ca.status == "Queued") & (ca.action_type == "Step"))
+		.run(as_dict=True)
+	)
+	for r in rows:
+		frappe.get_doc(
+			{
+				"doctype": "Collection Action",
+				**r,
+				"action_date": nowdate(),
+				"action_type": "Delivery",
+				"status": "Failed",
+				"message_key": key,
+				"reason": str(e)[:1000],
+				"details": _("Sending {0} by {1} failed; the next run tries again.").format(
+					r.step_code, _(r.channel or "")
+				),
+			}
+		).insert(ignore_permissions=True)
 
 
 WAITING = ("Queued", "Proposed", "Pending Approval")  # a message row not delivered yet
@@ -688,6 +731,14 @@ def deliver(
 	out: dict = {}
 	channel = msg.delivery_channel
 	ca = frappe.qb.DocType("Collection Action")
+	choice = msg.channel_choice
+	if choice.passed_over:
+		# the case and the run's message say which channel was used and why
+		out["reason"] = choice.explain(_)
+		frappe.qb.update(ca).set(ca.details, _appended(ca.details, out["reason"] + ".")).where(
+			ca.name.isin(action_names)
+		).run()
+		frappe.get_doc("Collection Case", case).add_comment("Info", out["reason"])
 	if channel == Channel.EMAIL:
 		sender = (
 			frappe.db.get_value("Email Account", cfg.sender_email_account, "email_id")
@@ -697,12 +748,19 @@ def deliver(
 		comm = delivery.send_email(msg, case, sender, policy.calendar)
 		out["communication"] = comm
 		frappe.qb.update(ca).set(ca.communication, comm).where(ca.name.isin(action_names)).run()
+	elif channel == Channel.SMS:
+		from dunning_plus.channels import send_sms
+
+		comm = send_sms(msg, case, delivery.message_context(msg, case))
+		out["communication"] = comm
+		frappe.qb.update(ca).set(ca.communication, comm).where(ca.name.isin(action_names)).run()
+	elif channel == Channel.CALL:
+		from dunning_plus.channels import call_reason
+
+		todo = delivery.create_task(msg, case, collector, call_reason(msg), due_on=as_of)
+		frappe.qb.update(ca).set(ca.todo, todo).where(ca.name.isin(action_names)).run()
 	elif channel == Channel.TASK:
-		reason = (
-			None
-			if msg.channel == Channel.TASK
-			else _("no email address on file, please contact the customer")
-		)
+		reason = None if msg.channel == Channel.TASK else choice.explain(_)
 		todo = delivery.create_task(msg, case, collector, reason)
 		frappe.qb.update(ca).set(ca.todo, todo).where(ca.name.isin(action_names)).run()
 		out["reason"] = reason
@@ -712,7 +770,7 @@ def deliver(
 			ca.details, _appended(ca.details, _("Letter to print: {0}").format(url))
 		).where(ca.name.isin(action_names)).run()
 		out["status"] = "To Print"
-	if channel != Channel.TASK and msg.lead.owner:
+	if channel not in (Channel.TASK, Channel.CALL) and msg.lead.owner:
 		# The step's owner follows the message up by its SLA.
 		delivery.create_task(
 			msg, case, collector, _("follow up the {0} sent today").format(_(msg.lead.title))
@@ -768,6 +826,7 @@ def execute_run(run_name: str) -> None:
 	try:
 		run = frappe.get_doc("Dunning Run", run_name)
 		customers = customers_with_open_items(run.company)
+		_refresh_segments(run.company, run.run_date)
 		groups = batches(customers, settings().batch_size)
 		now = now_datetime()
 		run.db_set(
@@ -803,6 +862,20 @@ def execute_run(run_name: str) -> None:
 				batch_no=i,
 				customers=group,
 			)
+
+
+def _refresh_segments(company: str, as_of) -> None:
+	"""The run starts with each customer's segment up to date; a rule that cannot be evaluated is
+	logged and leaves the segments as they were, it never stops the run."""
+	from dunning_plus.segments import refresh_segments
+
+	savepoint = f"dps_{frappe.generate_hash(length=8)}"
+	frappe.db.savepoint(savepoint)
+	try:
+		refresh_segments(company, as_of)
+	except Exception:
+		frappe.db.rollback(save_point=savepoint)
+		frappe.log_error(title=_("Dunning segments of {0} could not be refreshed").format(company))
 
 
 def run_batch(run_name: str, batch_no: int, customers: list[str]) -> None:
@@ -1167,6 +1240,8 @@ def rebuild_message(company: str, customer: str, action_names: list[str]) -> tup
 		actions=actions,
 		language=profile.language if profile else None,
 		email=profile.email if profile else None,
+		mobile=profile.mobile if profile else None,
+		has_address=profile.has_address if profile else None,
 	)
 	return msg, rows
 

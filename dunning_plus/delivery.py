@@ -73,6 +73,9 @@ def message_context(msg: Message, case_name: str) -> dict:
 		"pay_link": items[0]["pay_link"] if len({i["invoice"] for i in items}) == 1 else get_url("/invoices"),
 		# the customer's collection page for this case and recipient: pay, promise, dispute, remit
 		"collect_url": collect_url(case_name, msg.email),
+		# the channel this message goes by, and why when it is not the step's first one
+		"channel": _(msg.delivery_channel.label),
+		"channel_reason": msg.channel_choice.explain(_) if msg.channel_choice.passed_over else "",
 	}
 
 
@@ -125,8 +128,11 @@ def send_email(msg: Message, case_name: str, sender: str | None, calendar) -> st
 	return result["name"]
 
 
-def create_task(msg: Message, case_name: str, collector: str | None, reason: str | None = None) -> str:
-	"""A ToDo for the step's owner (a user, or the collector for a role), due at the step's SLA."""
+def create_task(
+	msg: Message, case_name: str, collector: str | None, reason: str | None = None, due_on=None
+) -> str:
+	"""A ToDo for the step's owner (a user, or the collector for a role), due at the step's SLA (or on
+	``due_on``: a call is due the day its step fires)."""
 	owner = msg.lead.owner
 	user = owner if owner and frappe.db.exists("User", owner) else None
 	role = owner if owner and not user and frappe.db.exists("Role", owner) else None
@@ -144,7 +150,7 @@ def create_task(msg: Message, case_name: str, collector: str | None, reason: str
 			"role": role,
 			"reference_type": "Collection Case",
 			"reference_name": case_name,
-			"date": getdate(add_to_date(now_datetime(), hours=sla_hours)),
+			"date": getdate(due_on) if due_on else getdate(add_to_date(now_datetime(), hours=sla_hours)),
 			"priority": "High" if msg.lead.severity >= 3 else "Medium",
 			"description": _("{0} for {1}: {2}").format(_(msg.lead.title), msg.customer, reason or "")
 			+ f"<ul>{lines}</ul>",

@@ -96,8 +96,12 @@ has_permission = {
 # Screens
 # -------
 doctype_js = {
-	"Customer": "public/js/customer.js",
+	"Customer": ["public/js/customer.js", "public/js/customer_segment.js"],
 	"Sales Invoice": "public/js/sales_invoice.js",
+	# Log Call and the customer's segment on the case (a file of its own, beside the form's)
+	"Collection Case": "public/js/collection_case_calls.js",
+	# the SMS length warning on the policy's steps
+	"Dunning Policy": "public/js/dunning_policy_sms.js",
 }
 override_doctype_dashboards = {
 	"Customer": "dunning_plus.dashboards.customer_dashboard",

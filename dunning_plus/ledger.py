@@ -470,7 +470,9 @@ def read_customers(customers: Iterable[str]) -> dict[str, CustomerProfile]:
 			email=r.email_id or None,
 			collector=r.dunning_collector or None,
 		)
-	return out
+	from dunning_plus.channels import with_reach
+
+	return with_reach(out)  # mobile numbers and postal addresses: SMS and letters need them
 
 
 PROMISE_STATUS = {

@@ -45,6 +45,11 @@ def policy_dict(doc) -> dict:
 	for row in doc.get("templates") or []:
 		row = frappe._dict(row)
 		templates.setdefault(row.step_code, {})[row.language] = row.email_template
+	fallbacks: dict[str, list[str]] = {}
+	for row in doc.get("channel_fallbacks") or []:
+		row = frappe._dict(row)
+		if row.step_code and row.channel:
+			fallbacks.setdefault(row.step_code, []).append(row.channel.lower())
 	steps = []
 	for row in doc.get("steps") or []:
 		row = frappe._dict(row)
@@ -65,6 +70,8 @@ def policy_dict(doc) -> dict:
 				"owner": row.owner_user or row.owner_role or None,
 				"sla_hours": row.sla_hours or None,
 				"credit_hold": bool(row.credit_hold),
+				"fallbacks": fallbacks.get(row.step_code, []),
+				"sms_text": row.sms_text or None,
 			}
 		)
 	return {
@@ -76,6 +83,8 @@ def policy_dict(doc) -> dict:
 		"pause_on_dispute": bool(doc.pause_on_dispute) if doc.get("pause_on_dispute") is not None else True,
 		"pause_on_promise": bool(doc.pause_on_promise) if doc.get("pause_on_promise") is not None else True,
 		"steps": steps,
+		"call_retry_days": doc.get("call_retry_days") or 2,
+		"call_max_tries": doc.get("call_max_tries") or 3,
 	}
 
 
@@ -94,6 +103,8 @@ def to_engine(doc) -> Policy:
 		calendar=calendar,
 		company=policy.company,
 		enabled=policy.enabled,
+		call_retry_days=policy.call_retry_days,
+		call_max_tries=policy.call_max_tries,
 	)
 
 
@@ -169,7 +180,9 @@ def policy_book(company: str | None = None) -> PolicyBook:
 			"Customer Group", filters={"dunning_policy": ["is", "set"]}, fields=["name", "dunning_policy"]
 		)
 	}
-	return PolicyBook(policies, defaults, segments)
+	from dunning_plus.segments import rule_policies
+
+	return PolicyBook(policies, defaults, segments, rule_policies(company))
 
 
 @frappe.whitelist()
@@ -193,7 +206,7 @@ def get_preview(policy: str | dict, due_date: str | None = None) -> dict:
 					"step": step.code,
 					"kind": KIND_FROM_ENGINE[step.kind.value],
 					"level": step.level,
-					"channel": step.channel.value.title(),
+					"channel": step.channel.label,
 					"offset_days": step.offset_days,
 					"date": str(day),
 					"weekday": day.strftime("%A"),

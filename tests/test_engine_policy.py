@@ -277,7 +277,7 @@ def test_from_dict_reports_unknown_kind_and_channel_and_bad_numbers_together():
 	msgs = problems_of(exc)
 	joined = "\n".join(msgs)
 	assert "Step A: unknown kind nagging (use one of: reminder, dunning," in joined
-	assert "Step B: unknown channel pigeon (use email, task or letter)." in msgs
+	assert "Step B: unknown channel pigeon (use email, sms, call, task or letter)." in msgs
 	assert "The offset of step C must be a whole number, not x." in msgs
 	assert "The level of step D must be a whole number, not 1.5." in msgs
 	assert "The fee of step E must be a number, not ten." in msgs

@@ -33,6 +33,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from dunning_plus.engine.channels import ChannelChoice, Reach, choose_channel
 from dunning_plus.engine.money import ZERO, to_money
 from dunning_plus.engine.policy import Channel, Policy, PolicyStep, Track
 from dunning_plus.engine.precedence import Block, PolicyChoice, resolve_policy
@@ -74,6 +75,8 @@ class CustomerProfile:
 	language: str | None = None
 	email: str | None = None
 	collector: str | None = None
+	mobile: str | None = None
+	has_address: bool | None = None  # None: not known (letters go out)
 
 
 @dataclass
@@ -82,7 +85,9 @@ class PolicyBook:
 
 	policies: Mapping[str, Policy]
 	company_defaults: Mapping[str, str] = field(default_factory=dict)
-	segment_policies: Mapping[str, str] = field(default_factory=dict)
+	segment_policies: Mapping[str, str] = field(default_factory=dict)  # customer group -> policy
+	# (company, customer) -> the policy of the segment rule the customer matched (engine.segments)
+	rule_policies: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 	def choose(self, instalment: Instalment, customer: CustomerProfile | None) -> PolicyChoice | None:
 		return resolve_policy(
@@ -90,6 +95,7 @@ class PolicyBook:
 			customer=customer.policy if customer else None,
 			segment=self.segment_policies.get(customer.segment) if customer and customer.segment else None,
 			company_default=self.company_defaults.get(instalment.company),
+			segment_rule=self.rule_policies.get((instalment.company, instalment.customer)),
 		)
 
 
@@ -141,6 +147,8 @@ class Message:
 	language: str | None = None
 	email: str | None = None
 	lead_index: int = -1
+	mobile: str | None = None
+	has_address: bool | None = None
 
 	@property
 	def total(self) -> Decimal:
@@ -159,12 +167,18 @@ class Message:
 		return to_money(total)
 
 	@property
+	def channel_choice(self) -> ChannelChoice:
+		"""The first of the lead step's channels the customer can receive, and why (``engine.channels``)."""
+		channels = (
+			(self.channel, *self.lead.fallbacks) if self.lead.channel == self.channel else (self.channel,)
+		)
+		return choose_channel(channels, Reach(self.email, self.mobile, self.has_address))
+
+	@property
 	def delivery_channel(self) -> Channel:
-		"""How the message actually goes out: an email to a customer without an address becomes a
-		task for the collector (who phones or finds the address)."""
-		if self.channel == Channel.EMAIL and not self.email:
-			return Channel.TASK
-		return self.channel
+		"""How the message actually goes out: the first channel that reaches the customer; when none
+		does, a task for the collector (who phones or finds the address)."""
+		return self.channel_choice.channel
 
 	@property
 	def template(self) -> str | None:
@@ -400,6 +414,8 @@ def group_messages(actions: Iterable[DueAction], customers: Mapping[str, Custome
 				actions=[],
 				language=cust.language if cust else None,
 				email=cust.email if cust else None,
+				mobile=cust.mobile if cust else None,
+				has_address=cust.has_address if cust else None,
 			)
 		msg.actions.append(a)
 		if (a.step.severity, a.step_index) > (msg.lead.severity, msg.lead_index):

@@ -53,6 +53,23 @@ class Channel(StrEnum):
 	EMAIL = "email"
 	TASK = "task"
 	LETTER = "letter"
+	SMS = "sms"
+	CALL = "call"
+
+	@property
+	def label(self) -> str:
+		return _CHANNEL_LABELS[self]
+
+
+_CHANNEL_LABELS = {
+	Channel.EMAIL: "Email",
+	Channel.TASK: "Task",
+	Channel.LETTER: "Letter",
+	Channel.SMS: "SMS",
+	Channel.CALL: "Call",
+}
+# Channels whose text comes from a template: an SMS may use the step's own text instead.
+TEMPLATED_CHANNELS = (Channel.EMAIL, Channel.LETTER)
 
 
 class Track(StrEnum):
@@ -90,6 +107,13 @@ class PolicyStep:
 	owner: str | None = None  # a role or a user
 	sla_hours: int | None = None
 	credit_hold: bool = False
+	fallbacks: tuple[Channel, ...] = ()  # tried in order when the customer cannot get ``channel``
+	sms_text: str | None = None  # the SMS text (Jinja); else the template's plain text
+
+	@property
+	def channels(self) -> tuple[Channel, ...]:
+		"""The step's channels in the order they are tried: its own channel, then the fallbacks."""
+		return tuple(dict.fromkeys((self.channel, *self.fallbacks)))
 
 	@property
 	def track(self) -> Track:
@@ -145,6 +169,8 @@ class Policy:
 	calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
 	company: str | None = None
 	enabled: bool = True
+	call_retry_days: int = 2  # a call nobody answered is tried again after this many days
+	call_max_tries: int = 3  # calls per step before the case moves on to the next step
 
 	def __post_init__(self):
 		validate_policy(self)
@@ -197,6 +223,10 @@ def validate_policy(policy: Policy) -> None:
 		add(Problem(_("Policy {0} has no steps: add at least one reminder or dunning step."), policy.name))
 	if policy.minimum_amount < 0:
 		add(Problem(_("The minimum amount cannot be negative."), field="minimum_amount"))
+	if not 1 <= policy.call_retry_days <= 365:
+		add(Problem(_("Call retry days must be between 1 and 365."), field="call_retry_days"))
+	if not 1 <= policy.call_max_tries <= 20:
+		add(Problem(_("Calls per step must be between 1 and 20."), field="call_max_tries"))
 	if policy.grace_days < 0:
 		add(Problem(_("Grace days cannot be negative."), field="grace_days"))
 	elif policy.grace_days > 365:
@@ -241,8 +271,11 @@ def validate_policy(policy: Policy) -> None:
 			add(Problem(_("Step {0}: fees and interest can only be charged after the due date."), name))
 		if step.offset_days <= 0 and step.credit_hold:
 			add(Problem(_("Step {0}: a credit hold can only be set after the due date."), name))
-		if step.channel in (Channel.EMAIL, Channel.LETTER) and not step.templates:
-			add(Problem(_("Step {0} sends by {1} but has no template."), name, step.channel.value))
+		for channel in step.channels:
+			if channel in TEMPLATED_CHANNELS and not step.templates:
+				add(Problem(_("Step {0} sends by {1} but has no template."), name, channel.value))
+			elif channel == Channel.SMS and not (step.templates or (step.sms_text or "").strip()):
+				add(Problem(_("Step {0} sends an SMS but has neither an SMS text nor a template."), name))
 		if step.kind == StepKind.WRITE_OFF and not step.approval_role:
 			add(Problem(_("Step {0}: a write-off proposal must name the role that approves it."), name))
 
@@ -359,6 +392,8 @@ def policy_from_dict(data: Mapping, holidays: Iterable[date] = ()) -> Policy:
 		problems.append(Problem(_("The calendar of policy {0} must be a mapping."), name))
 	minimum = _decimal(data.get("minimum_amount", 0), problems, "minimum amount")
 	grace = _int(data.get("grace_days", 0), problems, "grace days")
+	retry_days = _int(data.get("call_retry_days") or 2, problems, "call retry days")
+	max_tries = _int(data.get("call_max_tries") or 3, problems, "calls per step")
 	if problems:
 		raise PolicyError(problems)
 	return Policy(
@@ -371,6 +406,8 @@ def policy_from_dict(data: Mapping, holidays: Iterable[date] = ()) -> Policy:
 		calendar=calendar,
 		company=data.get("company") or None,
 		enabled=_bool(data.get("enabled", True)),
+		call_retry_days=retry_days,
+		call_max_tries=max_tries,
 	)
 
 
@@ -384,6 +421,8 @@ def policy_to_dict(policy: Policy) -> dict:
 		"pause_on_dispute": policy.pause_on_dispute,
 		"pause_on_promise": policy.pause_on_promise,
 		"enabled": policy.enabled,
+		"call_retry_days": policy.call_retry_days,
+		"call_max_tries": policy.call_max_tries,
 		"calendar": {
 			"weekend": sorted(cal.weekend),
 			"holidays": sorted(d.isoformat() for d in cal.holidays),
@@ -405,6 +444,8 @@ def policy_to_dict(policy: Policy) -> dict:
 				"owner": s.owner,
 				"sla_hours": s.sla_hours,
 				"credit_hold": s.credit_hold,
+				"fallbacks": [c.value for c in s.fallbacks],
+				"sms_text": s.sms_text,
 			}
 			for s in policy.steps
 		],
@@ -432,14 +473,24 @@ def _step_from_dict(raw: object, i: int, problems: list[Problem]) -> PolicyStep 
 			)
 		)
 		return None
-	channel_raw = str(raw.get("channel") or "email").strip().lower()
-	try:
-		channel = Channel(channel_raw)
-	except ValueError:
-		problems.append(
-			Problem(_("Step {0}: unknown channel {1} (use email, task or letter)."), code, raw.get("channel"))
-		)
+	channels = []
+	raw_fallbacks = raw.get("fallbacks") or []
+	if isinstance(raw_fallbacks, str):
+		raw_fallbacks = [c for c in raw_fallbacks.replace(",", " ").split() if c]
+	for raw_channel in [raw.get("channel") or "email", *raw_fallbacks]:
+		try:
+			channels.append(Channel(str(raw_channel).strip().lower()))
+		except ValueError:
+			problems.append(
+				Problem(
+					_("Step {0}: unknown channel {1} (use email, sms, call, task or letter)."),
+					code,
+					raw_channel,
+				)
+			)
+	if len(channels) != 1 + len(raw_fallbacks):
 		return None
+	channel, fallbacks = channels[0], tuple(channels[1:])
 	if "offset_days" not in raw and "offset" not in raw:
 		problems.append(Problem(_("Step {0} needs an offset in days from the due date."), code))
 		return None
@@ -464,6 +515,8 @@ def _step_from_dict(raw: object, i: int, problems: list[Problem]) -> PolicyStep 
 		owner=raw.get("owner") or None,
 		sla_hours=None if sla in (None, "") else _int(sla, problems, f"SLA hours of step {code}"),
 		credit_hold=_bool(raw.get("credit_hold", False)),
+		fallbacks=fallbacks,
+		sms_text=str(raw.get("sms_text")) if raw.get("sms_text") else None,
 	)
 
 

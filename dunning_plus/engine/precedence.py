@@ -1,6 +1,7 @@
 """Which policy applies to an item, and which dunning blocks are in force.
 
-The most specific policy wins: invoice > customer > segment > company default. A dunning block on
+The most specific policy wins: invoice > customer > segment rule (behaviour, ``engine.segments``) >
+customer group > company default. A dunning block on
 a customer or an invoice suppresses every step until its end date (inclusive); a block without an
 end date holds until it is lifted.
 """
@@ -17,7 +18,8 @@ from dunning_plus.engine.errors import EngineError, _
 class PolicySource(StrEnum):
 	INVOICE = "invoice"
 	CUSTOMER = "customer"
-	SEGMENT = "segment"
+	SEGMENT_RULE = "segment_rule"  # a Dunning Segment Rule the customer's behaviour matched
+	SEGMENT = "segment"  # the customer group's policy
 	COMPANY = "company"
 
 
@@ -32,11 +34,16 @@ def resolve_policy(
 	customer: str | None = None,
 	segment: str | None = None,
 	company_default: str | None = None,
+	segment_rule: str | None = None,
 ) -> PolicyChoice | None:
-	"""The policy name that applies and where it came from; ``None`` when nothing is configured."""
+	"""The policy name that applies and where it came from; ``None`` when nothing is configured.
+
+	``segment`` is the customer group's policy, ``segment_rule`` the policy of the segment rule the
+	customer's behaviour matched (it comes before the group's)."""
 	for name, source in (
 		(invoice, PolicySource.INVOICE),
 		(customer, PolicySource.CUSTOMER),
+		(segment_rule, PolicySource.SEGMENT_RULE),
 		(segment, PolicySource.SEGMENT),
 		(company_default, PolicySource.COMPANY),
 	):

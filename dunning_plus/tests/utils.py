@@ -379,3 +379,22 @@ def make_user(email: str, roles: list[str]) -> str:
 			}
 		).insert(ignore_permissions=True)
 	return email
+
+
+def make_address(customer: str) -> str:
+	"""A billing address for ``customer``: letters need one (else the step falls back)."""
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Address",
+				"address_title": customer,
+				"address_type": "Billing",
+				"address_line1": "1 Main Street",
+				"city": "Zurich",
+				"country": "Switzerland",
+				"links": [{"link_doctype": "Customer", "link_name": customer}],
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)

@@ -18,6 +18,7 @@ from dunning_plus.tests.utils import (
 	TERMS_NET30,
 	case_of,
 	ensure_policy,
+	make_address,
 	make_customer,
 	make_invoice,
 	make_user,
@@ -359,6 +360,7 @@ class TestDunningRun(CycleTestCase):
 
 	def test_final_notice_waits_for_approval_then_goes_out_and_holds_credit(self):
 		manager = make_user("dp-approver@example.com", ["Collections Manager"])
+		make_address(self.customer)  # the final notice is a letter
 		self.overdue_invoice(days=46)
 		self.run_on(add_days(D0, 40))
 		case = case_of(self.customer)

@@ -1,7 +1,7 @@
 # Copyright (c) 2026, dunning_plus contributors
 # For license information, please see license.txt
 
-"""Open collection cases ranked by their risk x value score, with the drivers of the score, what
+"""Open collection cases with a call due today (or overdue) first, then ranked by their risk x value score, with the drivers of the score, what
 is due today, the next action and its date, the SLA state, pending promises and open disputes.
 
 The score is the case's own (``risk_score`` and ``score_drivers``, computed by the case recompute,
@@ -40,6 +40,9 @@ def execute(filters=None):
 	names = [c.name for c in cases]
 	approvals = _pending_approvals(names)
 	tasks = _tasks_due(names, as_of)
+	from dunning_plus.channels import calls_due
+
+	calls = calls_due(names, as_of)  # call tasks (step calls and retries): worked first
 
 	now = now_datetime()
 	rows = []
@@ -52,8 +55,10 @@ def execute(filters=None):
 		due = []
 		if approvals.get(case.name):
 			due.append(_("Approve ({0})").format(approvals[case.name]))
-		if tasks.get(case.name):
-			due.append(_("Tasks ({0})").format(tasks[case.name]))
+		if calls.get(case.name):
+			due.insert(0, _("Calls ({0})").format(calls[case.name]))
+		if tasks.get(case.name, 0) > calls.get(case.name, 0):
+			due.append(_("Tasks ({0})").format(tasks[case.name] - calls.get(case.name, 0)))
 		if step_due:
 			due.append(case.next_action)
 		rows.append(
@@ -76,6 +81,7 @@ def execute(filters=None):
 				"outstanding": case.outstanding_amount,
 				"overdue": case.overdue_amount,
 				"actions_due": approvals.get(case.name, 0) + tasks.get(case.name, 0) + int(step_due),
+				"calls_due": calls.get(case.name, 0),
 				"due_today": " · ".join(filter(None, due)),
 				"next_action": case.next_action,
 				"next_action_date": case.next_action_date,
@@ -88,7 +94,7 @@ def execute(filters=None):
 				"currency": case.currency or currency,
 			}
 		)
-	rows.sort(key=lambda r: (-r["score"], r["customer"]))
+	rows.sort(key=lambda r: (not r["calls_due"], -r["score"], r["customer"]))
 	for rank, row in enumerate(rows, 1):
 		row["rank"] = rank
 	summary = [
@@ -248,6 +254,7 @@ def _columns():
 		{"fieldname": "current_level", "label": _("Level"), "fieldtype": "Int", "width": 60},
 		{"fieldname": "due_today", "label": _("Due Today"), "fieldtype": "Data", "width": 170},
 		{"fieldname": "actions_due", "label": _("Actions Due"), "fieldtype": "Int", "width": 70},
+		{"fieldname": "calls_due", "label": _("Calls Due"), "fieldtype": "Int", "width": 70},
 		{"fieldname": "score", "label": _("Score"), "fieldtype": "Float", "precision": 2, "width": 80},
 		{"fieldname": "why", "label": _("Drivers"), "fieldtype": "Data", "width": 260},
 		{"fieldname": "outstanding", "label": _("Outstanding"), **money},
