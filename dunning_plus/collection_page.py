@@ -18,6 +18,7 @@ from collections import defaultdict
 import frappe
 from frappe import _
 from frappe.query_builder import Order
+from frappe.query_builder.functions import Coalesce
 from frappe.rate_limiter import rate_limit
 from frappe.utils import (
 	add_days,
@@ -150,7 +151,7 @@ def offered_plans(case) -> list[frappe._dict]:
 			& (pp.docstatus == 1)
 			& (pp.status == "Proposed")
 			& (pp.accepted == 0)
-			& ((pp.needs_approval == 0) | pp.approved_by.isnotnull())
+			& ((pp.needs_approval == 0) | (Coalesce(pp.approved_by, "") != ""))
 		)
 		.orderby(pp.creation)
 		.run(as_dict=True)

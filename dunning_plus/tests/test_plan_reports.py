@@ -47,7 +47,7 @@ class TestPlanReports(FrappeTestCase):
 		)
 		frappe.clear_document_cache("Dunning Plus Settings", "Dunning Plus Settings")
 		self.customer = make_customer(f"_Test DP Plan Reports {frappe.generate_hash(length=5)}")
-		with self.freeze_time(D0, tick=True):
+		with self.freeze_time(OFFER, tick=True):
 			self.invoice = make_invoice(self.customer, D0, rate=900, terms=TERMS_NET30)
 		self.plan = self.offer(self.customer, OFFER, 3, "2026-04-15")
 		with self.freeze_time(getdate("2026-04-12"), tick=True):
@@ -124,7 +124,7 @@ class TestPlanReports(FrappeTestCase):
 		self.assertEqual(data[-1]["overdue_under_plan"], 0.0)
 
 		late = make_customer(f"_Test DP Plan Broken {frappe.generate_hash(length=5)}")
-		with self.freeze_time(D0, tick=True):
+		with self.freeze_time(OFFER, tick=True):
 			make_invoice(late, D0, rate=500, terms=TERMS_NET30)
 		broken = self.offer(late, OFFER, 2, "2026-04-15")
 		day = getdate("2026-05-10")
