@@ -28,6 +28,7 @@ from dunning_plus.tests.utils import (
 D0 = getdate("2026-03-02")  # 900 on Net 30: due 2026-04-01
 OFFER = getdate("2026-04-10")
 T = getdate("2026-04-20")
+test_dependencies = ["Customer"]
 
 
 class TestPlanReports(FrappeTestCase):
