@@ -18,6 +18,7 @@ from collections import defaultdict
 import frappe
 from frappe import _
 from frappe.query_builder import Order
+from frappe.query_builder.functions import Coalesce
 from frappe.rate_limiter import rate_limit
 from frappe.utils import (
 	add_days,
@@ -53,6 +54,7 @@ DONE = {
 	"promise": "Thank you: we have noted your promise to pay.",
 	"dispute": "Thank you: we have noted your dispute and will come back to you.",
 	"remittance": "Thank you: we have received your remittance advice.",
+	"plan": "Thank you: your payment plan is active. We will remind you before each instalment.",
 }
 
 
@@ -135,6 +137,48 @@ def _promised_rows(case_name: str) -> set[str]:
 		.where((pp.collection_case == case_name) & (pp.status == "Pending"))
 		.run()
 	}
+
+
+def offered_plans(case) -> list[frappe._dict]:
+	"""Payment plans of the case the customer can accept here: proposed, not accepted yet, and not
+	waiting for an approval (approved, or not needing one); each with its instalments."""
+	pp = frappe.qb.DocType("Payment Plan")
+	plans = (
+		frappe.qb.from_(pp)
+		.select(pp.name, pp.covered_amount, pp.currency, pp.needs_approval, pp.approved_by)
+		.where(
+			(pp.collection_case == case.name)
+			& (pp.docstatus == 1)
+			& (pp.status == "Proposed")
+			& (pp.accepted == 0)
+			& ((pp.needs_approval == 0) | (Coalesce(pp.approved_by, "") != ""))
+		)
+		.orderby(pp.creation)
+		.run(as_dict=True)
+	)
+	return [_with_instalments(p) for p in plans]
+
+
+def active_plans(case) -> list[frappe._dict]:
+	"""The case's active payment plans with their instalments, to show what is due when."""
+	plans = frappe.get_all(
+		"Payment Plan",
+		filters={"collection_case": case.name, "docstatus": 1, "status": "Active"},
+		fields=["name", "covered_amount", "currency"],
+		order_by="creation asc",
+	)
+	return [_with_instalments(p) for p in plans]
+
+
+def _with_instalments(plan) -> frappe._dict:
+	plan = frappe._dict(plan)
+	plan.instalments = frappe.get_all(
+		"Payment Plan Instalment",
+		filters={"parent": plan.name, "parenttype": "Payment Plan"},
+		fields=["due_date", "amount", "paid_amount", "status"],
+		order_by="idx asc",
+	)
+	return plan
 
 
 def max_promise_days(case) -> int:
@@ -271,6 +315,8 @@ def page_context(token) -> dict:
 			"max_amount": promise_max,
 		},
 		"pending_promises": pending,
+		"offered_plans": offered_plans(case),
+		"active_plans": active_plans(case),
 		"disputes": disputes,
 		"dispute_items": [i for i in items if i.reference_doctype == "Sales Invoice" and not i.disputed],
 		"reasons": frappe.get_all("Dispute Reason", pluck="name", order_by="name asc"),
@@ -491,6 +537,31 @@ def dispute(
 		if upload:
 			_save_file(upload, "Collection Dispute", doc.name)
 	return {"name": doc.name, "done": "dispute"}
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(key="token", limit=POSTS_PER_HOUR, seconds=60 * 60)
+def accept_plan(token: str, plan: str) -> dict:
+	"""The customer accepts a payment plan offered on the case (one the page shows): the plan becomes
+	Active and dunning pauses on its items, as when the collector records the customer's consent."""
+	from dunning_plus.plans import accept
+
+	_link, case = _open(token)
+	offered = {p.name for p in offered_plans(case)}
+	if not isinstance(plan, str) or plan not in offered:
+		frappe.throw(
+			_("This payment plan cannot be accepted (any more). Please contact us."),
+			title=_("Plan Not Available"),
+		)
+	doc = frappe.get_doc("Payment Plan", plan, for_update=True)  # two posts at once: one accepts
+	if doc.status != "Proposed" or doc.accepted:
+		frappe.throw(
+			_("This payment plan cannot be accepted (any more). Please contact us."),
+			title=_("Plan Not Available"),
+		)
+	with customer_acting():
+		accept(doc, "Customer")
+	return {"name": doc.name, "done": "plan"}
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])

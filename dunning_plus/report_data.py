@@ -35,9 +35,12 @@ from pypika.terms import Case, ValueWrapper
 
 from dunning_plus import ledger
 from dunning_plus.engine.aging import AgingItem
+from dunning_plus.engine.credits import Credit, CreditKind
 from dunning_plus.engine.errors import EngineError
-from dunning_plus.engine.kpis import SentMessage
+from dunning_plus.engine.forecast import PlanSchedule
+from dunning_plus.engine.kpis import PlanOutcome, SentMessage
 from dunning_plus.engine.money import ZERO, to_money
+from dunning_plus.engine.plans import PlanStatus
 from dunning_plus.engine.promises import (
 	Dispute,
 	DisputeStatus,
@@ -294,6 +297,67 @@ def read_open_items(
 	)
 	rows = frappe.qb.from_(balances).select(packed).run()
 	return _parse_open_items(rows, term_paid_known=current)
+
+
+def read_open_credits(
+	company: str, as_of: date, items: list[AgingItem], customers: list[str] | None = None
+) -> tuple[list[AgingItem], list[Credit]]:
+	"""The customers' open credits on ``as_of``, in company currency, from what ``read_open_items``
+	returned and the ledger: its negative items (credit notes keeping their own outstanding, ERPNext
+	v15's "Update Outstanding for Self") and the receipts and journal entries crediting a customer
+	with nothing against them (their own balance in the Payment Ledger). Returns the positive items
+	and the credits. A return that reduced its invoice left no credit: the invoice is lower."""
+	positive = [i for i in items if i.outstanding > 0]
+	notes = [i for i in items if i.outstanding < 0]
+	against = {}
+	if notes:
+		si = frappe.qb.DocType("Sales Invoice")
+		against = dict(
+			frappe.qb.from_(si)
+			.select(si.name, si.return_against)
+			.where(si.name.isin([i.group or i.id for i in notes]))
+			.run()
+		)
+	credits = [
+		Credit(
+			i.group or i.id,
+			CreditKind.CREDIT_NOTE,
+			i.customer,
+			company,
+			"",
+			-i.outstanding,
+			i.posting_date,
+			against.get(i.group or i.id) or None,
+		)
+		for i in notes
+	]
+	if customers is not None and not customers:
+		return positive, credits
+	ple = frappe.qb.DocType("Payment Ledger Entry")
+	query = (
+		frappe.qb.from_(ple)
+		.select(ple.voucher_type, ple.voucher_no, ple.party, Min(ple.posting_date), Sum(ple.amount))
+		.where(
+			(ple.company == company)
+			& (ple.delinked == 0)
+			& (ple.party_type == "Customer")
+			& (ple.account_type == "Receivable")
+			& ple.voucher_type.isin(["Payment Entry", "Journal Entry"])
+			& (ple.against_voucher_type == ple.voucher_type)
+			& (ple.against_voucher_no == ple.voucher_no)
+			& (ple.posting_date <= as_of)
+		)
+		.groupby(ple.voucher_type, ple.voucher_no, ple.party)
+		.having(Sum(ple.amount) <= -0.005)
+	)
+	if customers is not None:
+		query = query.where(ple.party.isin(customers))
+	kinds = {"Payment Entry": CreditKind.PAYMENT, "Journal Entry": CreditKind.JOURNAL_ENTRY}
+	for voucher_type, voucher, customer, posted, amount in query.run():
+		credits.append(
+			Credit(voucher, kinds[voucher_type], customer, company, "", -to_money(amount), getdate(posted))
+		)
+	return positive, credits
 
 
 def _ledger_moves_after(company: str, as_of: date, customers: list[str] | None) -> bool:
@@ -601,7 +665,28 @@ def read_collection_window(
 	)
 	if customers is not None:
 		promised = promised.where(pp.customer.isin(customers))
-	invoices = sorted({r[0] for q in (due, paid, promised) for r in q.run() if r[0]})
+	plan = frappe.qb.DocType("Payment Plan")
+	plan_item = frappe.qb.DocType("Payment Plan Item")
+	plan_row = frappe.qb.DocType("Payment Plan Instalment")
+	planned = (
+		frappe.qb.from_(plan)
+		.join(plan_item)
+		.on((plan_item.parent == plan.name) & (plan_item.parenttype == "Payment Plan"))
+		.join(plan_row)
+		.on((plan_row.parent == plan.name) & (plan_row.parenttype == "Payment Plan"))
+		.select(plan_item.reference_name)
+		.distinct()
+		.where(
+			(plan.company == company)
+			& (plan.docstatus == 1)
+			& plan.status.isin(PLAN_DATED)
+			& (plan_item.reference_doctype == "Sales Invoice")
+			& plan_row.due_date[start:end]
+		)
+	)
+	if customers is not None:
+		planned = planned.where(plan.customer.isin(customers))
+	invoices = sorted({r[0] for q in (due, paid, promised, planned) for r in q.run() if r[0]})
 	rows: list[ScheduleRow] = []
 	for chunk in range(0, len(invoices), 5000):
 		for name, invoice, customer, due_date, amount, idx in (
@@ -679,6 +764,154 @@ def read_deposit_window(
 	]
 	keep = {r.id for r in rows}
 	return rows, [p for p in payments if p.instalment in keep]
+
+
+# plans whose dates the forecasts use: running or kept (a broken or cancelled plan gave its items
+# back to their own dates)
+PLAN_DATED = ("Active", "Completed")
+
+
+def read_plan_schedules(
+	company: str, customers: list[str] | None = None, statuses: Iterable[str] = PLAN_DATED
+) -> list[PlanSchedule]:
+	"""Submitted Payment Plans in ``statuses`` with their covered items and instalments: two queries.
+
+	A covered invoice without a payment schedule is known to the case as "<invoice>#1" and to the
+	reports by the invoice's name: both are given."""
+	if customers is not None and not customers:
+		return []
+	pp = frappe.qb.DocType("Payment Plan")
+	query = (
+		frappe.qb.from_(pp)
+		.select(pp.name, pp.customer, pp.covered_amount, pp.status)
+		.where((pp.company == company) & (pp.docstatus == 1) & pp.status.isin(list(statuses)))
+	)
+	if customers is not None:
+		query = query.where(pp.customer.isin(customers))
+	heads = query.run(as_dict=True)
+	if not heads:
+		return []
+	names = [h.name for h in heads]
+	item = frappe.qb.DocType("Payment Plan Item")
+	row = frappe.qb.DocType("Payment Plan Instalment")
+	items: dict[str, list[str]] = defaultdict(list)
+	for parent, schedule_row, reference in (
+		frappe.qb.from_(item)
+		.select(item.parent, item.payment_schedule, item.reference_name)
+		.where((item.parenttype == "Payment Plan") & item.parent.isin(names))
+		.orderby(item.idx)
+		.run()
+	):
+		items[parent].append(schedule_row)
+		if schedule_row == f"{reference}#1":
+			items[parent].append(reference)
+	instalments: dict[str, list[tuple[str, date, Decimal]]] = defaultdict(list)
+	for parent, name, due, amount in (
+		frappe.qb.from_(row)
+		.select(row.parent, row.name, row.due_date, row.amount)
+		.where((row.parenttype == "Payment Plan") & row.parent.isin(names))
+		.orderby(row.due_date)
+		.run()
+	):
+		instalments[parent].append((name, getdate(due), to_money(amount)))
+	return [
+		PlanSchedule(
+			h.name,
+			h.customer,
+			to_money(h.covered_amount),
+			tuple(items[h.name]),
+			tuple(instalments[h.name]),
+			broken=h.status == PlanStatus.BROKEN,
+		)
+		for h in heads
+	]
+
+
+def read_plan_outcomes(company: str, customers: list[str] | None = None) -> list[PlanOutcome]:
+	"""Every submitted Payment Plan with its status, covered amount and the day it ended."""
+	if customers is not None and not customers:
+		return []
+	pp = frappe.qb.DocType("Payment Plan")
+	query = (
+		frappe.qb.from_(pp)
+		.select(pp.name, pp.status, pp.covered_amount, pp.completed_on, pp.broken_on)
+		.where((pp.company == company) & (pp.docstatus == 1) & pp.status.isin([s.value for s in PlanStatus]))
+	)
+	if customers is not None:
+		query = query.where(pp.customer.isin(customers))
+	return [
+		PlanOutcome(
+			name,
+			PlanStatus(status),
+			to_money(amount),
+			getdate(completed or broken) if (completed or broken) else None,
+		)
+		for name, status, amount, completed, broken in query.run()
+	]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSpan:
+	"""When a plan held its items: from its activation to the day it ended (None: still active)."""
+
+	plan: str
+	items: frozenset[str]  # covered rows and, for the reports reading an invoice whole, its name
+	active_from: date
+	active_until: date | None
+
+	def active_on(self, day: date) -> bool:
+		return self.active_from <= day and (self.active_until is None or day < self.active_until)
+
+
+def read_plan_spans(company: str, customers: list[str] | None = None) -> list[PlanSpan]:
+	"""Plans that became active (accepted, and approved when they needed it), with the days they
+	held their items: until completed, broken or cancelled."""
+	if customers is not None and not customers:
+		return []
+	pp = frappe.qb.DocType("Payment Plan")
+	query = (
+		frappe.qb.from_(pp)
+		.select(
+			pp.name,
+			pp.docstatus,
+			pp.status,
+			pp.accepted_on,
+			pp.needs_approval,
+			pp.approved_on,
+			pp.completed_on,
+			pp.broken_on,
+			pp.modified,
+		)
+		.where((pp.company == company) & (pp.docstatus >= 1) & (pp.accepted == 1))
+	)
+	if customers is not None:
+		query = query.where(pp.customer.isin(customers))
+	heads = [
+		h
+		for h in query.run(as_dict=True)
+		if h.accepted_on and (not h.needs_approval or h.approved_on) and h.status != "Proposed"
+	]
+	if not heads:
+		return []
+	item = frappe.qb.DocType("Payment Plan Item")
+	covered: dict[str, set[str]] = defaultdict(set)
+	for parent, row, invoice in (
+		frappe.qb.from_(item)
+		.select(item.parent, item.payment_schedule, item.reference_name)
+		.where((item.parenttype == "Payment Plan") & item.parent.isin([h.name for h in heads]))
+		.run()
+	):
+		covered[parent].update((row, invoice))
+	out = []
+	for h in heads:
+		start = getdate(max(h.accepted_on, h.approved_on) if h.needs_approval else h.accepted_on)
+		end = (
+			h.completed_on
+			or h.broken_on
+			or (h.modified if h.docstatus == 2 or h.status == "Cancelled" else None)
+		)
+		out.append(PlanSpan(h.name, frozenset(covered[h.name]), start, getdate(end) if end else None))
+	return out
 
 
 PROMISE_STATUS = ledger.PROMISE_STATUS

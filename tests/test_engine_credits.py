@@ -4,8 +4,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dunning_plus.engine.aging import AgingItem
 from dunning_plus.engine.cadence import HoldReason, Instalment, PolicyBook, plan_cycle
-from dunning_plus.engine.credits import Credit, CreditKind, apply_credits
+from dunning_plus.engine.credits import Credit, CreditKind, apply_credits, net_aging
 from dunning_plus.engine.money import ZERO
 from dunning_plus.engine.policy import Track, policy_from_dict
 
@@ -140,3 +141,50 @@ def test_the_cycle_duns_only_what_credits_leave_open():
 	assert {a.instalment.id: a.amount for a in plan.actions} == {"A1": Decimal(800)}
 	assert [(h.instalment.id, h.reason) for h in plan.holds] == [("B1", HoldReason.CREDIT)]
 	assert plan.messages[0].total == Decimal(800)
+
+
+# ---------------------------------------------------------------- aging net of open credits
+
+
+def aging_item(id, invoice, due, outstanding, customer="C1"):
+	return AgingItem(id, customer, due, due - timedelta(days=30), Decimal(outstanding), invoice)
+
+
+def test_aging_nets_a_credit_note_against_its_invoice_and_keeps_the_rest_as_credit():
+	items = [
+		aging_item("A1", "INV-A", D - timedelta(days=40), 300),
+		aging_item("B1", "INV-B", D - timedelta(days=5), 1000),
+		aging_item("X1", "INV-X", D - timedelta(days=5), 70, customer="C2"),
+	]
+	# the customer owes 1,300; a 200 credit note returning INV-B and an unallocated payment of 1,250
+	credits = [credit("CN-1", 200, CreditKind.CREDIT_NOTE, against="INV-B"), credit("PE-1", 1250)]
+	out = net_aging(items, credits)
+	assert [(i.id, i.outstanding) for i in out.items] == [("X1", Decimal(70))]
+	assert out.applied == {"B1": Decimal(1000), "A1": Decimal(300)}
+	assert out.credits == {"C1": Decimal(1450)}
+	assert out.unused == {"C1": Decimal(150)}
+	assert (out.net("C1"), out.net("C2")) == (Decimal(-150), Decimal(70))
+	# a smaller credit note: the invoice it returns ages net of it, the other untouched
+	out = net_aging(items, [credit("CN-1", 200, CreditKind.CREDIT_NOTE, against="INV-B")])
+	assert [(i.id, i.outstanding) for i in out.items] == [
+		("A1", Decimal(300)),
+		("B1", Decimal(800)),
+		("X1", Decimal(70)),
+	]
+	assert (out.net("C1"), out.unused) == (Decimal(1100), {})
+
+
+@given(
+	st.lists(st.tuples(st.integers(-50, 50), st.integers(-500, 5000)), max_size=8),
+	st.lists(st.integers(-100, 3000), max_size=4),
+)
+@settings(max_examples=200)
+def test_aging_net_position_is_what_is_owed_less_the_credits(rows, amounts):
+	items = [aging_item(f"R{n}", f"INV-{n % 3}", D + timedelta(days=d), a) for n, (d, a) in enumerate(rows)]
+	credits = [credit(f"PE-{n}", a) for n, a in enumerate(amounts)]
+	out = net_aging(items, credits)
+	owed = sum((i.outstanding for i in items if i.outstanding > 0), ZERO)
+	given_credit = sum((c.amount for c in credits if c.amount > 0), ZERO)
+	assert out.net("C1") == owed - given_credit
+	assert all(i.outstanding > 0 for i in out.items)
+	assert sum(out.applied.values(), ZERO) + sum(out.unused.values(), ZERO) == given_credit

@@ -10,13 +10,16 @@ from dunning_plus.engine.forecast import (
 	Bucket,
 	OpenItem,
 	Period,
+	PlanSchedule,
 	ScheduleLine,
 	collection_probability,
 	effective_dates,
 	expected_vs_actual,
 	periods_between,
+	plan_open,
 	project_cash,
 )
+from dunning_plus.engine.money import ZERO as ZERO_MONEY
 from dunning_plus.engine.promises import Dispute, Payment, Promise, PromiseStatus
 
 Q1 = periods_between(day("2024-01-01"), day("2024-03-31"))
@@ -325,3 +328,154 @@ def test_project_cash_needs_a_week():
 		project_cash([], AS_OF, {}, weeks=0)
 	with pytest.raises(EngineError, match=r"at least one day past due, not 0."):
 		project_cash([], AS_OF, {}, at_risk_days=0)
+
+
+# ---------------------------------------------------------------- payment plans
+
+PLAN = PlanSchedule(
+	"PLAN-1",
+	"X",
+	money(900),
+	("A", "B"),
+	(
+		("P1", day("2024-03-08"), money(300)),
+		("P2", day("2024-03-22"), money(300)),
+		("P3", day("2024-04-05"), money(300)),
+	),
+)
+
+
+def test_plan_open_fills_the_paid_part_earliest_first():
+	assert plan_open(PLAN, money(900)) == [
+		("P1", day("2024-03-08"), money(300)),
+		("P2", day("2024-03-22"), money(300)),
+		("P3", day("2024-04-05"), money(300)),
+	]
+	# 400 paid: P1 paid, P2 has 200 left
+	assert plan_open(PLAN, money(500)) == [
+		("P2", day("2024-03-22"), money(200)),
+		("P3", day("2024-04-05"), money(300)),
+	]
+	# part held elsewhere (a dispute): the last instalments carry less
+	assert plan_open(PLAN, money(900), money(500)) == [
+		("P1", day("2024-03-08"), money(300)),
+		("P2", day("2024-03-22"), money(200)),
+	]
+	# the covered items owe more than the plan (a payment cancelled): the excess on the last
+	assert plan_open(PLAN, money(950))[-1] == ("P3", day("2024-04-05"), money(350))
+	assert plan_open(PLAN, ZERO_MONEY) == []
+
+
+@given(
+	st.lists(st.integers(1, 10_000), min_size=1, max_size=6),
+	st.integers(0, 80_000),
+	st.integers(0, 80_000),
+)
+@settings(max_examples=200)
+def test_plan_open_always_adds_up_to_what_is_placed(amounts, owed_cents, held_cents):
+	plan = PlanSchedule(
+		"P",
+		"X",
+		sum((money(a) for a in amounts), ZERO_MONEY),
+		("A",),
+		tuple((f"R{n}", AS_OF + timedelta(days=7 * n), money(a)) for n, a in enumerate(amounts)),
+	)
+	owed = money(owed_cents) / 100
+	placeable = max(owed - money(held_cents) / 100, ZERO_MONEY)
+	pieces = plan_open(plan, owed, placeable)
+	assert sum((p[2] for p in pieces), ZERO_MONEY) == placeable
+	assert all(p[2] > 0 for p in pieces)
+	assert len({p[0] for p in pieces}) == len(pieces)
+
+
+def test_project_cash_puts_planned_items_on_the_plan_dates():
+	items = [
+		OpenItem("A", "X", day("2024-01-01"), money(400)),  # 70 days late: would be partly at risk
+		OpenItem("B", "X", day("2024-02-01"), money(100)),
+		OpenItem("C", "X", day("2024-01-01"), money(50)),  # not in the plan
+	]
+	# 400 of the 900 covered paid since the plan began: P1 paid, 200 of P2 and P3 open
+	rows = project_cash(items, AS_OF, {"X": 0}, plans=[PLAN], weeks=4)
+	# C (not planned): 63 days late, 30 % now, the rest at risk; P2 on 22 March (week 3); P3 on
+	# 5 April, past the 4 weeks: later
+	assert [(r.week, r.amount, r.items) for r in rows if r.amount] == [
+		(1, money("15.00"), 1),
+		(3, money(200), 1),
+		(5, money(300), 1),
+		(6, money("35.00"), 1),
+	]
+	assert sum((r.amount for r in rows), ZERO_MONEY) == money(550)  # every open amount once
+	# without the plan the old items are expected now or at risk
+	plain = project_cash(items, AS_OF, {"X": 0}, weeks=4)
+	assert plain[4].amount == ZERO_MONEY and plain[5].amount > 0
+
+
+def test_project_cash_plan_instalment_past_its_date_is_expected_now():
+	items = [OpenItem("A", "X", day("2024-01-01"), money(900))]
+	late = PlanSchedule("PL", "X", money(900), ("A",), (("P1", AS_OF - timedelta(days=2), money(900)),))
+	rows = project_cash(items, AS_OF, {"X": 0}, plans=[late], weeks=4)
+	assert rows[0].amount == money(900) and rows[0].items == 1
+
+
+def test_project_cash_broken_plan_is_at_risk_and_disputes_come_first():
+	items = [OpenItem("A", "X", AS_OF, money(900))]
+	broken = PlanSchedule("PL", "X", money(900), ("A",), (("P1", AS_OF, money(900)),), broken=True)
+	rows = project_cash(items, AS_OF, {"X": 0}, plans=[broken], weeks=2)
+	assert {r.bucket: r.amount for r in rows if r.amount} == {Bucket.AT_RISK: money(900)}
+	dispute = Dispute("D1", "X", money(100), ("A",), AS_OF - timedelta(days=1))
+	active = PlanSchedule(
+		"PL",
+		"X",
+		money(900),
+		("A",),
+		(("P1", AS_OF, money(450)), ("P2", AS_OF + timedelta(days=7), money(450))),
+	)
+	rows = project_cash(items, AS_OF, {"X": 0}, plans=[active], weeks=2, disputes=[dispute])
+	assert [(r.bucket, r.amount) for r in rows if r.amount] == [
+		(Bucket.WEEK, money(450)),
+		(Bucket.WEEK, money(350)),
+		(Bucket.DISPUTED, money(100)),
+	]
+
+
+def test_expected_vs_actual_uses_the_plan_dates():
+	lines = [
+		ScheduleLine("A", "X", day("2023-11-15"), money(600)),  # due before the window
+		ScheduleLine("B", "X", day("2023-12-15"), money(300)),
+		ScheduleLine("C", "X", day("2024-01-10"), money(100)),  # not in the plan
+	]
+	plan = PlanSchedule(
+		"PL",
+		"X",
+		money(900),
+		("A", "B"),
+		(
+			("P1", day("2023-12-20"), money(300)),
+			("P2", day("2024-01-20"), money(300)),
+			("P3", day("2024-02-20"), money(300)),
+		),
+	)
+	payments = [
+		Payment("A", day("2023-12-20"), money(300)),  # P1, before the window
+		Payment("A", day("2024-01-22"), money(300)),  # P2, in January
+	]
+	rows = expected_vs_actual(lines, payments, Q1, plans=[plan])
+	assert table(rows) == [
+		("2024-01", None, money(400), money(300)),  # P2 300 + C 100
+		("2024-02", None, money(300), ZERO_MONEY),  # P3
+		("2024-03", None, ZERO_MONEY, ZERO_MONEY),
+	]
+	# the same window by week has the same totals
+	weekly = expected_vs_actual(
+		lines, payments, periods_between(Q1[0].start, Q1[-1].end, "week"), plans=[plan]
+	)
+	assert sum((r.expected for r in weekly), ZERO_MONEY) == money(700)
+	# without the plan A and B fell due before the window: only C is expected
+	assert sum((r.expected for r in expected_vs_actual(lines, payments, Q1)), ZERO_MONEY) == money(100)
+	# grouped: the plan's instalments take the group of its first covered line
+	grouped = expected_vs_actual(lines, payments, Q1, plans=[plan], group_of=lambda i: "G" + i)
+	assert {(r.period.label, r.group): r.expected for r in grouped if r.expected} == {
+		("2024-01", "GA"): money(300),
+		("2024-01", "GC"): money(100),
+		("2024-02", "GA"): money(300),
+	}

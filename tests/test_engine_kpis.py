@@ -5,6 +5,7 @@ from conftest import day, money
 
 from dunning_plus.engine.errors import EngineError
 from dunning_plus.engine.kpis import (
+	PlanOutcome,
 	SalesPeriod,
 	SentMessage,
 	average_days_delinquent,
@@ -14,10 +15,13 @@ from dunning_plus.engine.kpis import (
 	countback_dso,
 	dispute_aging,
 	month_periods,
+	overdue_under_plan,
+	plan_kept_rate,
 	promise_kept_rate,
 	reminder_conversion,
 	standard_dso,
 )
+from dunning_plus.engine.plans import PlanStatus
 from dunning_plus.engine.promises import Dispute, DisputeStatus, Payment, Promise, PromiseStatus
 
 # Newest first: 100k, 80k, 70k in three 30-day months.
@@ -196,3 +200,32 @@ def test_month_periods():
 		{(2024, 4): money(100_000), (2024, 3): money(80_000), (2024, 2): money(70_000)}, day("2024-04-30"), 3
 	)
 	assert countback_dso(money(212_000), periods) == pytest.approx(30 + 31 + 32 / 70 * 29)
+
+
+def test_plan_kept_rate_counts_plans_that_ended_in_the_period():
+	plans = [
+		PlanOutcome("P1", PlanStatus.COMPLETED, money(1000), date(2024, 3, 10)),
+		PlanOutcome("P2", PlanStatus.BROKEN, money(3000), date(2024, 3, 20)),
+		PlanOutcome("P3", PlanStatus.COMPLETED, money(500), date(2024, 4, 2)),  # April
+		PlanOutcome("P4", PlanStatus.CANCELLED, money(700), date(2024, 3, 5)),  # never counts
+		PlanOutcome("P5", PlanStatus.ACTIVE, money(900)),  # still running
+	]
+	rate = plan_kept_rate(plans, date(2024, 3, 1), date(2024, 3, 31))
+	assert (rate.numerator, rate.denominator) == (1, 2)
+	assert rate.count == pytest.approx(0.5) and rate.amount == pytest.approx(0.25)
+	empty = plan_kept_rate(plans, date(2024, 5, 1), date(2024, 5, 31))
+	assert empty.count is None and empty.amount is None and empty.denominator == 0
+
+
+def test_overdue_under_plan():
+	as_of = date(2024, 3, 1)
+	items = [
+		("A", date(2024, 1, 10), money(600)),  # overdue, planned
+		("B", date(2024, 2, 10), money(400)),  # overdue
+		("C", date(2024, 3, 1), money(1000)),  # due today: not overdue
+		("D", date(2024, 1, 1), money(-50)),  # a credit: not overdue debt
+	]
+	share = overdue_under_plan(items, {"A", "C"}, as_of)
+	assert (share.planned, share.overdue) == (money(600), money(1000))
+	assert share.share == pytest.approx(0.6)
+	assert overdue_under_plan([], {"A"}, as_of).share is None

@@ -15,6 +15,11 @@ Rules (per customer and currency, invoice instalments only; deposits are not rec
 
 Nothing is booked: ERPNext's ledger is unchanged; the netting only decides what is dunned and is
 shown beside the gross figures so the accountant knows what to reconcile.
+
+The aging (``net_aging``) uses the same rules on its items: what each item still owes after the
+credits is aged, the customer's open credits are shown beside, and what no item took (the customer
+is in credit) lowers the customer's total, so the total is the customer's net position, however
+ERPNext booked the return (reducing the invoice, or with the return's own outstanding).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from dunning_plus.engine.aging import AgingItem
 from dunning_plus.engine.cadence import Instalment
 from dunning_plus.engine.money import ZERO
 from dunning_plus.engine.policy import Track
@@ -104,3 +110,60 @@ def apply_credits(instalments: Iterable[Instalment], credits: Iterable[Credit]) 
 			unused[credit.id] = left[credit.id]
 	netted = [replace(i, credit=i.credit + taken[i.id]) if taken.get(i.id) else i for i in instalments]
 	return CreditNetting(netted, used, unused)
+
+
+@dataclass
+class AgingNetting:
+	"""Aging items net of open credits, and the credits per customer."""
+
+	items: list[AgingItem]  # what is still owed per item after the credits (items owing nothing left out)
+	credits: dict[str, Decimal] = field(default_factory=dict)  # customer -> open credits
+	applied: dict[str, Decimal] = field(default_factory=dict)  # item -> credit netted against it
+	unused: dict[str, Decimal] = field(default_factory=dict)  # customer -> credit no item took
+
+	def net(self, customer: str) -> Decimal:
+		"""What the customer's items still owe less the credit none of them took."""
+		owed = sum((i.outstanding for i in self.items if i.customer == customer), ZERO)
+		return owed - self.unused.get(customer, ZERO)
+
+
+def net_aging(items: Iterable[AgingItem], credits: Iterable[Credit]) -> AgingNetting:
+	"""Nets ``credits`` (one currency, as aging is) against the positive aging ``items`` with the rules
+	of :func:`apply_credits` (a credit note first to its own invoice, ``AgingItem.group``; then the
+	oldest debt). Items with nothing outstanding and negative items are left out: the caller passes
+	credits as credits. The returned items keep their order."""
+	items = [i for i in items if i.outstanding > 0]
+	credits = [c for c in credits if c.amount > 0]
+	by_customer: dict[str, Decimal] = defaultdict(lambda: ZERO)
+	for c in credits:
+		by_customer[c.customer] += c.amount
+	if not credits:
+		return AgingNetting(items)
+	with_credit = set(by_customer)
+	rows = [
+		Instalment(
+			id=i.id,
+			invoice=i.group or i.id,
+			customer=i.customer,
+			company="",
+			due_date=i.due_date,
+			outstanding=i.outstanding,
+			currency="",
+		)
+		for i in items
+		if i.customer in with_credit
+	]
+	netting = apply_credits(rows, [replace(c, company="", currency="") for c in credits])
+	applied = {r.id: r.credit for r in netting.instalments if r.credit}
+	unused: dict[str, Decimal] = defaultdict(lambda: ZERO)
+	customer_of = {c.id: c.customer for c in credits}
+	for credit_id, amount in netting.unused.items():
+		unused[customer_of[credit_id]] += amount
+	out = []
+	for i in items:
+		credit = applied.get(i.id)
+		if not credit:
+			out.append(i)
+		elif i.outstanding > credit:
+			out.append(replace(i, outstanding=i.outstanding - credit))
+	return AgingNetting(out, dict(by_customer), applied, dict(unused))

@@ -20,6 +20,14 @@ The projection (``project_cash``) sorts every open instalment into one of four p
    rest is at risk. A customer who usually pays 60 days late is, at 70 days, far likelier to pay
    than one who usually pays on time.
 Every open amount lands in exactly one place: the rows add up to the open receivables.
+
+Payment plans (``PlanSchedule``): the items an active plan covers are expected on the plan's
+instalment dates, not their own. What the covered items still owe is the plan's open part: what was
+paid on them since the plan began fills the plan instalments earliest first (``engine.plans``), so
+each open plan instalment is expected on its date (in week 1 once its date has passed: an active
+plan is within its grace). In expected vs actual, what the covered items still owed at the window's
+start is expected on the plan dates in the window. Items of a broken plan are at risk in the
+projection, like those of a broken promise; a cancelled plan changes nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from enum import StrEnum
 
 from dunning_plus.engine.errors import EngineError, _
 from dunning_plus.engine.money import ZERO, to_money
+from dunning_plus.engine.plans import PlanInstalment, allocate_paid, paid_toward
 from dunning_plus.engine.promises import Dispute, Payment, Promise, PromiseStatus, disputed_amounts
 
 
@@ -64,6 +73,49 @@ class PeriodRow:
 	@property
 	def ratio(self) -> float | None:
 		return float(self.actual / self.expected) if self.expected else None
+
+
+@dataclass(frozen=True)
+class PlanSchedule:
+	"""A payment plan as the forecasts see it: the items it covers and its instalments."""
+
+	plan: str
+	customer: str
+	covered: Decimal  # what the covered items owed when the plan was offered
+	items: tuple[str, ...]  # the covered instalments (schedule rows, deposits)
+	instalments: tuple[tuple[str, date, Decimal], ...]  # (id, date, amount)
+	broken: bool = False
+
+
+def plan_open(
+	plan: PlanSchedule, owed: Decimal, placeable: Decimal | None = None
+) -> list[tuple[str, date, Decimal]]:
+	"""The open part of each plan instalment, earliest first, when the covered items still owe
+	``owed``: what was paid toward the plan fills its instalments earliest first. ``placeable``
+	(default ``owed``) is what is spread over the open instalments, earliest first; less when part
+	of it is held elsewhere (a dispute), and whatever exceeds the instalments goes on the last, so
+	the pieces always add up to ``placeable``."""
+	placeable = owed if placeable is None else placeable
+	rows = sorted(plan.instalments, key=lambda r: (r[1], r[0]))
+	if not rows or placeable <= 0:
+		return []
+	filled = allocate_paid(
+		[PlanInstalment(d, a) for _id, d, a in rows], paid_toward(plan.covered, max(owed, ZERO))
+	)
+	left = placeable
+	out = []
+	for (name, day, _amount), inst in zip(rows, filled, strict=True):
+		take = min(inst.open, left)
+		if take > 0:
+			out.append((name, day, take))
+			left -= take
+	if left > 0:
+		name, day, _amount = rows[-1]
+		if out and out[-1][0] == name:
+			out[-1] = (name, day, out[-1][2] + left)
+		else:
+			out.append((name, day, left))
+	return out
 
 
 def periods_between(start: date, end: date, by: str = "month") -> list[Period]:
@@ -107,11 +159,14 @@ def expected_vs_actual(
 	periods: list[Period],
 	promises: Iterable[Promise] = (),
 	group_of: Callable[[str], str | None] | None = None,
+	plans: Iterable[PlanSchedule] = (),
 ) -> list[PeriodRow]:
 	"""Expected and actual collections per period (and per group, when ``group_of`` is given).
 
 	``periods`` are consecutive and make the window (as ``periods_between`` gives them); what is
-	expected is measured at the window's start, so any cut of one window has the same totals."""
+	expected is measured at the window's start, so any cut of one window has the same totals.
+	Lines covered by one of ``plans`` are expected on the plan's dates (the module's rules); a plan
+	instalment's group is the group of the plan's first covered line."""
 	lines = list(lines)
 	if not periods:
 		return []
@@ -138,20 +193,36 @@ def expected_vs_actual(
 			return periods[i]
 		return None
 
+	present = {ln.instalment for ln in lines}
+	plan_of: dict[str, PlanSchedule] = {}
+	for plan in plans:
+		for item in plan.items:
+			if item in present:
+				plan_of.setdefault(item, plan)
+	owed_at_start: dict[str, Decimal] = {}
+	plan_group: dict[str, str | None] = {}
 	for ln in lines:
 		grp = group_of(ln.instalment) if group_of else None
 		pays = paid_by_item.get(ln.instalment, ())
-		when = eff[ln.instalment]
-		period = find(when)
-		if period is not None:
-			paid_before = sum((p.amount for p in pays if p.posting_date < window_start), ZERO)
-			open_amt = ln.amount - paid_before
-			if open_amt > 0:
+		paid_before = sum((p.amount for p in pays if p.posting_date < window_start), ZERO)
+		open_amt = ln.amount - paid_before
+		plan = plan_of.get(ln.instalment)
+		if plan is not None:
+			owed_at_start[plan.plan] = owed_at_start.get(plan.plan, ZERO) + max(open_amt, ZERO)
+			plan_group.setdefault(plan.plan, grp)
+		else:
+			period = find(eff[ln.instalment])
+			if period is not None and open_amt > 0:
 				row(period, grp).expected += open_amt
 		for p in pays:
 			pp = find(p.posting_date)
 			if pp is not None and p.amount > 0:
 				row(pp, grp).actual += p.amount
+	for plan in {p.plan: p for p in plan_of.values()}.values():
+		for _name, day, amount in plan_open(plan, owed_at_start.get(plan.plan, ZERO)):
+			period = find(day)
+			if period is not None:
+				row(period, plan_group.get(plan.plan)).expected += amount
 	order = {p.label: i for i, p in enumerate(periods)}
 	for period in periods:
 		if not group_of:
@@ -209,10 +280,12 @@ def project_cash(
 	fallback_days_late: float | None = None,
 	disputes: Iterable[Dispute] = (),
 	at_risk_days: int = AT_RISK_DAYS,
+	plans: Iterable[PlanSchedule] = (),
 ) -> list[WeekRow]:
 	"""Expected receipts per week for ``weeks`` weeks from ``as_of``, then the rows "later",
 	"at risk" and "disputed" (the module's rules). ``promises`` of any status: pending ones place
-	their items, broken ones put them at risk."""
+	their items, broken ones put them at risk. ``plans``: active ones place their covered items on
+	the plan's dates (one row item per plan instalment), broken ones put them at risk."""
 	if weeks < 1:
 		raise EngineError(_("A projection needs at least one week."))
 	if at_risk_days < 1:
@@ -228,6 +301,15 @@ def project_cash(
 				promised[it] = max(promised.get(it, p.promised_date), p.promised_date)
 		elif p.status == PromiseStatus.BROKEN:
 			broken.update(p.items)
+	planned: dict[str, PlanSchedule] = {}
+	for plan in plans:
+		for item in plan.items:
+			if plan.broken:
+				broken.add(item)
+			else:
+				planned.setdefault(item, plan)
+	owed: dict[str, Decimal] = {}
+	placeable: dict[str, Decimal] = {}
 	disputed = disputed_amounts(disputes, {it.instalment: it.outstanding for it in items}, as_of)
 	rows = [
 		WeekRow(i + 1, as_of + timedelta(days=7 * i), as_of + timedelta(days=7 * i + 6)) for i in range(weeks)
@@ -249,6 +331,11 @@ def project_cash(
 		held = min(disputed.get(it.instalment, ZERO), it.outstanding)
 		put(on_hold, held)
 		left = it.outstanding - held
+		plan = planned.get(it.instalment)
+		if plan is not None:
+			owed[plan.plan] = owed.get(plan.plan, ZERO) + it.outstanding
+			placeable[plan.plan] = placeable.get(plan.plan, ZERO) + max(left, ZERO)
+			continue
 		if left <= 0:
 			continue
 		if it.instalment in promised:
@@ -266,4 +353,9 @@ def project_cash(
 		expected = to_money(left * Decimal(str(chance))) if chance < 1 else left
 		put(rows[0], expected)
 		put(at_risk, left - expected)
+	for plan in {p.plan: p for p in planned.values()}.values():
+		if plan.plan not in owed:
+			continue
+		for _name, day, amount in plan_open(plan, owed[plan.plan], placeable[plan.plan]):
+			put(on(day), amount)
 	return [*rows, later, at_risk, on_hold]

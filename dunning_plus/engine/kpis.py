@@ -9,6 +9,10 @@
 - CEI = (beginning AR + credit sales - ending total AR) / (beginning AR + credit sales - ending
   current AR) x 100, with the credit sales of the whole period (one period, not averaged months).
 - Promise-kept rate = kept / promises whose date fell in the period, by count and by amount.
+- Plan kept rate = plans completed / plans that ended (completed or broken) in the period, by
+  count and by the amount they covered; cancelled plans do not count, as cancelled promises.
+- Share of overdue under a plan = overdue outstanding of items covered by an active plan / all
+  overdue outstanding (by the items' own due dates), as of a date.
 - Reminder -> payment conversion = share of sent messages followed by a payment on one of their
   items within N days.
 """
@@ -21,6 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from dunning_plus.engine.errors import EngineError, _
+from dunning_plus.engine.plans import PlanStatus
 from dunning_plus.engine.promises import Dispute, Payment, Promise, PromiseStatus
 
 
@@ -109,6 +114,57 @@ def promise_kept_rate(promises: Iterable[Promise], start: date, end: date) -> Ra
 		numerator=len(kept),
 		denominator=len(due),
 	)
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+	name: str
+	status: PlanStatus
+	amount: Decimal  # what the plan covered
+	ended_on: date | None = None  # the day it completed or broke
+
+
+def plan_kept_rate(plans: Iterable[PlanOutcome], start: date, end: date) -> Rate:
+	"""Completed / plans that completed or broke in [start, end], by count and by covered amount."""
+	ended = [
+		p
+		for p in plans
+		if p.status in (PlanStatus.COMPLETED, PlanStatus.BROKEN) and p.ended_on and start <= p.ended_on <= end
+	]
+	kept = [p for p in ended if p.status == PlanStatus.COMPLETED]
+	amount_ended = sum((p.amount for p in ended), Decimal(0))
+	amount_kept = sum((p.amount for p in kept), Decimal(0))
+	return Rate(
+		count=len(kept) / len(ended) if ended else None,
+		amount=float(amount_kept / amount_ended) if amount_ended else None,
+		numerator=len(kept),
+		denominator=len(ended),
+	)
+
+
+@dataclass(frozen=True)
+class OverdueShare:
+	planned: Decimal
+	overdue: Decimal
+
+	@property
+	def share(self) -> float | None:
+		return float(self.planned / self.overdue) if self.overdue > 0 else None
+
+
+def overdue_under_plan(
+	items: Iterable[tuple[str, date, Decimal]], planned: Iterable[str], as_of: date
+) -> OverdueShare:
+	"""Of the outstanding past due on ``as_of`` (items as (id, due date, outstanding)), the part on
+	items covered by an active plan (``planned``)."""
+	planned = set(planned)
+	overdue = planned_amount = Decimal(0)
+	for item, due, outstanding in items:
+		if due < as_of and outstanding > 0:
+			overdue += outstanding
+			if item in planned:
+				planned_amount += outstanding
+	return OverdueShare(planned_amount, overdue)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ GUEST_METHODS = {
 	"dunning_plus.collection_page.dispute",
 	"dunning_plus.collection_page.remittance",
 	"dunning_plus.collection_page.pay",
+	"dunning_plus.collection_page.accept_plan",
 	"dunning_plus.collection_page.statement",
 	"dunning_plus.collection_page.document",
 }
@@ -218,6 +219,86 @@ class CollectionPageTestCase(FrappeTestCase):
 			)
 		)
 		self.assertIn("(by the customer via the collection page)", self.actions(case.name)[-1])
+
+	def offer_plan(self, case, approval_amount=0):
+		"""A proposed plan over the case's open items: 3 instalments of 300 every 30 days from T+5."""
+		frappe.db.set_single_value(
+			"Dunning Plus Settings",
+			{
+				"plan_max_instalments": 12,
+				"plan_max_days": 365,
+				"plan_approval_amount": approval_amount,
+				"plan_approval_days": 0,
+				"plan_approval_role": "Collections Manager",
+			},
+		)
+		frappe.clear_document_cache("Dunning Plus Settings", "Dunning Plus Settings")
+		name = case.offer_payment_plan(3, 30, str(add_days(T, 5)), accepted=0)
+		plan = frappe.get_doc("Payment Plan", name)
+		plan.submit()
+		plan.reload()
+		self.assertEqual((plan.status, plan.accepted), ("Proposed", 0))
+		return plan
+
+	def test_customer_accepts_an_offered_payment_plan_and_it_becomes_active(self):
+		with self.freeze_time(T, tick=True):
+			case, _si1, _si2 = self.make_case()
+			plan = self.offer_plan(case)
+			token = self.link(case.name)
+			_status, html = self.render(token)
+			self.assertIn("Payment plan offered to you", html)
+			self.assertIn(f'value="{plan.name}"', html)
+			self.assertIn(frappe.format(add_days(T, 65), "Date"), html)  # the last instalment
+			out = self.call(collection_page.accept_plan, token=token, plan=plan.name)
+			case.reload()
+			plan.reload()
+			self.assertEqual(out, {"name": plan.name, "done": "plan"})
+			self.assertEqual((plan.status, plan.accepted, plan.accepted_via), ("Active", 1, "Customer"))
+			self.assertEqual({i.paused_by for i in case.items}, {"Plan"})
+			accepted = [a for a in self.actions(case.name) if f"{plan.name} accepted" in a]
+			self.assertEqual(len(accepted), 1)
+			self.assertIn("by the customer via the collection page", accepted[0])
+			# the page now shows the plan as the customer's, with nothing left to accept
+			_status, html = self.render(token)
+			self.assertNotIn("Payment plan offered to you", html)
+			self.assertIn("Your payment plan", html)
+			# an active plan is not accepted twice
+			before = self.counts()
+			with self.assertRaisesRegex(frappe.ValidationError, "cannot be accepted"):
+				self.call(collection_page.accept_plan, token=token, plan=plan.name)
+		self.assertEqual(self.counts(), before)
+
+	def test_plan_of_another_case_a_bad_link_or_an_unapproved_plan_is_refused(self):
+		manager = make_user("_test_dp_page_plans@example.com", ["Collections Manager"])
+		other = make_customer(f"_Test DP Page Plan {frappe.generate_hash(length=6)}")
+		with self.freeze_time(T, tick=True):
+			case, _si1, _si2 = self.make_case()
+			other_case, _osi1, _osi2 = self.make_case(other)
+			foreign = self.offer_plan(other_case)
+			token = self.link(case.name)
+			revoked = self.link(other_case.name, "old@page.example")
+			collect_links.revoke_link(collect_links.active_link(other_case.name, "old@page.example").name)
+			before = self.counts()
+			with self.assertRaisesRegex(frappe.ValidationError, "cannot be accepted"):
+				self.call(collection_page.accept_plan, token=token, plan=foreign.name)
+			with self.assertRaises(collection_page.CollectionPageError):
+				self.call(collection_page.accept_plan, token=revoked, plan=foreign.name)
+			for bad in ("", "PLAN-none", ["x"]):
+				with self.assertRaisesRegex(frappe.ValidationError, "cannot be accepted"):
+					self.call(collection_page.accept_plan, token=token, plan=bad)
+			self.assertEqual(self.counts(), before)
+			self.assertEqual(frappe.db.get_value("Payment Plan", foreign.name, "status"), "Proposed")
+			# a plan waiting for approval is neither shown nor accepted; once approved it is
+			own = self.offer_plan(case, approval_amount=100)
+			self.assertEqual(own.needs_approval, 1)
+			self.assertNotIn(own.name, self.render(token)[1])
+			with self.assertRaisesRegex(frappe.ValidationError, "cannot be accepted"):
+				self.call(collection_page.accept_plan, token=token, plan=own.name)
+			with self.set_user(manager):
+				frappe.get_doc("Payment Plan", own.name).approve()
+			self.assertIn(own.name, self.render(token)[1])
+			self.call(collection_page.accept_plan, token=token, plan=own.name)
+		self.assertEqual(frappe.db.get_value("Payment Plan", own.name, "status"), "Active")
 
 	def test_dispute_with_an_attachment_is_routed_like_any_dispute(self):
 		owner = make_user("_test_dp_page_disputes@example.com", ["Collections Manager"])
@@ -702,7 +783,9 @@ class CollectionPageTestCase(FrappeTestCase):
 		# the actions take POSTs only, the downloads GETs only
 		methods = {f.__name__: frappe.allowed_http_methods_for_whitelisted_func[f] for f in ours}
 		expected = {"statement": ["GET"], "document": ["GET"]}
-		expected.update({name: ["POST"] for name in ("promise", "dispute", "remittance", "pay")})
+		expected.update(
+			{name: ["POST"] for name in ("promise", "dispute", "remittance", "pay", "accept_plan")}
+		)
 		self.assertEqual(methods, expected)
 
 	def test_guest_reads_no_doctype_of_the_app_nor_the_uploaded_files(self):

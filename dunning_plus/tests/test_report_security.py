@@ -105,10 +105,11 @@ class TestReportSecurity(FrappeTestCase):
 
 	def setUp(self):
 		setup_collections()
-		self.alice = make_user("dp-sec-alice@example.com", ["Collector"])
-		self.bob = make_user("dp-sec-bob@example.com", ["Collector"])
-		self.accountant = make_user("dp-sec-accounts@example.com", ["Accounts User"])
+		# users of this test only: cases other tests left (the cycle commits) never widen their view
 		suffix = frappe.generate_hash(length=5)
+		self.alice = make_user(f"dp-sec-alice-{suffix}@example.com", ["Collector"])
+		self.bob = make_user(f"dp-sec-bob-{suffix}@example.com", ["Collector"])
+		self.accountant = make_user(f"dp-sec-accounts-{suffix}@example.com", ["Accounts User"])
 		self.a = make_customer(f"_Test DP Sec A {suffix}", dunning_collector=self.alice)
 		self.b = make_customer(f"_Test DP Sec B {suffix}", dunning_collector=self.bob)
 		with self.freeze_time(T, tick=True):

@@ -14,6 +14,10 @@
 - Past the customer's usual date but not yet at risk: expected in week 1 with a probability going
   from 100 % on the usual date down to 0 % on the day the row turns at risk; the rest is At Risk.
 
+- Payment plans: the rows an active plan covers are expected on the plan's instalment dates (what
+  was paid toward the plan covers its earliest instalments; an instalment past its date, still in
+  its grace, in week 1); the rows of a broken plan are At Risk, like a broken promise's.
+
 Deposits expected on Sales Orders are not included."""
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def execute(filters=None):
 	disputes = ledger.read_disputes(
 		company, in_view, statuses=tuple(ledger.DISPUTE_STATUS), opened_until=as_of
 	)
+	plans = report_data.read_plan_schedules(company, in_view, statuses=("Active", "Broken"))
 	weeks_out = report_data.engine_call(
 		project_cash,
 		open_items,
@@ -60,6 +65,7 @@ def execute(filters=None):
 		weeks,
 		disputes=disputes,
 		at_risk_days=at_risk_days,
+		plans=plans,
 	)
 
 	labels = {Bucket.LATER: _("Later"), Bucket.AT_RISK: _("At Risk"), Bucket.DISPUTED: _("Disputed")}
@@ -115,7 +121,8 @@ def execute(filters=None):
 		"Disputed amounts wait for their dispute. At Risk: a broken promise, or more than {0} days past "
 		"due and past the customer's usual payment date. Otherwise a row is expected on its pending "
 		"promise's date or its customer's usual date (due date + their average days late); once past "
-		"that date, in week 1 with a probability falling to 0 % at {0} days, the rest at risk."
+		"that date, in week 1 with a probability falling to 0 % at {0} days, the rest at risk. Rows in an "
+		"active payment plan are expected on the plan's dates; a broken plan's rows are at risk."
 	).format(at_risk_days)
 	return report_data.readable_links(_columns()), data, message, chart, summary
 

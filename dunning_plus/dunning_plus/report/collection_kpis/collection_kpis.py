@@ -3,7 +3,9 @@
 
 """Collection KPIs per month, with the engine's definitions (see engine/kpis.py):
 
-- AR: open instalments at the month's end (today for the current month); current AR = not yet due.
+- AR: open instalments at the month's end (today for the current month), net of the customers' open
+  credits (credit notes, unallocated receipts, journal credits) by the aging's rules: the oldest
+  debt first, credit no instalment took lowering the total; current AR = what is not yet due.
 - Standard DSO = ending AR / the month's credit sales x its days; countback DSO over the past
   twelve months' sales, newest first; best possible DSO = countback on current AR; ADD = countback
   DSO - best possible DSO.
@@ -15,11 +17,17 @@
 - Reminder -> payment conversion: share of the messages sent in the month followed by cash on one
   of their invoices within N days.
 - Dispute aging at the month's end: open disputes, their amount and average age.
+- Plan kept rate: payment plans completed / plans that completed or broke in the month (cancelled
+  ones left out), by count and by the amount they covered.
+- Under a plan: the share of the overdue outstanding at the month's end on items an active payment
+  plan held that day (an invoice read whole, all its rows on one side of the day, counts when a
+  plan covers it).
 
 The headline cards are the whole filter window, not its last month: DSO (countback), best possible
 DSO and ADD as of To Date; standard DSO over the window's credit sales and days; CEI with the AR
 before From Date, the window's credit sales and the AR at To Date; promise-kept rate over the
-promises dated in the window; conversion over the messages sent in it.
+promises dated in the window; conversion over the messages sent in it; plan kept rate over the plans
+that ended in it; the share under a plan as of To Date.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from frappe.utils import add_months, cint, get_first_day, get_last_day, getdate,
 
 from dunning_plus import report_data
 from dunning_plus.engine import kpis
+from dunning_plus.engine.credits import net_aging
 from dunning_plus.engine.money import ZERO
 
 COUNTBACK_MONTHS = 12
@@ -51,7 +60,11 @@ def execute(filters=None):
 
 	months = _months(start, end)
 	# AR at each month's end and at the end of the month before the first
-	ar = {day: _ar(company, day, customers) for day in [start - timedelta(days=1), *(m[1] for m in months)]}
+	spans = report_data.read_plan_spans(company, customers)
+	under_plan = {}
+	ar = {}
+	for day in [start - timedelta(days=1), *(m[1] for m in months)]:
+		ar[day], under_plan[day] = _ar(company, day, customers, spans)
 	sales = report_data.read_credit_sales(
 		company, get_first_day(add_months(start, -COUNTBACK_MONTHS)), end, customers
 	)
@@ -60,6 +73,7 @@ def execute(filters=None):
 	invoices = sorted({i for m in messages for i in m.items})
 	cash = report_data.invoice_cash(invoices, end + timedelta(days=within))
 	disputes = report_data.read_disputes(company, customers, opened_until=end)
+	plans = report_data.read_plan_outcomes(company, customers)
 
 	data = []
 	previous_end = start - timedelta(days=1)
@@ -75,6 +89,7 @@ def execute(filters=None):
 		sent = [m for m in messages if first <= m.sent_on <= last]
 		conversion = kpis.reminder_conversion(sent, cash, within)
 		open_disputes = kpis.dispute_aging(disputes, last)
+		plan_rate = kpis.plan_kept_rate(plans, first, last)
 		data.append(
 			{
 				"month": f"{first:%Y-%m}",
@@ -97,15 +112,27 @@ def execute(filters=None):
 				"open_disputes": open_disputes.open_count,
 				"open_dispute_amount": float(open_disputes.open_amount),
 				"average_dispute_age": _round(open_disputes.average_open_days),
+				"plans_ended": plan_rate.denominator,
+				"plans_kept": plan_rate.numerator,
+				"plan_kept_rate": _percent(plan_rate.count),
+				"plan_kept_amount_rate": _percent(plan_rate.amount),
+				"overdue_under_plan": float(under_plan[last].planned),
+				"under_plan_share": _percent(under_plan[last].share),
 				"currency": currency,
 			}
 		)
 		previous_end = last
-	summary = _summary(
-		window_kpis(
-			start, end, ar[start - timedelta(days=1)], ar[end], sales, promises, messages, cash, within
-		)
+	window = window_kpis(
+		start, end, ar[start - timedelta(days=1)], ar[end], sales, promises, messages, cash, within
 	)
+	plan_rate = kpis.plan_kept_rate(plans, start, end)
+	window.update(
+		plan_kept_rate=_percent(plan_rate.count),
+		plan_kept_amount_rate=_percent(plan_rate.amount),
+		plans_ended=plan_rate.denominator,
+		under_plan_share=_percent(under_plan[end].share),
+	)
+	summary = _summary(window)
 	return report_data.readable_links(_columns(within)), data, None, _chart(data), summary
 
 
@@ -118,12 +145,20 @@ def _months(start: date, end: date) -> list[tuple[date, date]]:
 	return out
 
 
-def _ar(company, day, customers):
-	"""(total, current) AR on ``day``: schedules read only where rows may fall on both sides of it."""
+def _ar(company, day, customers, spans=()):
+	"""(total, current) AR on ``day`` and the overdue under a plan that day: schedules read only
+	where rows may fall on both sides of it."""
 	items, _invoices = report_data.read_open_items(company, day, customers, cut_dates=[day])
-	total = sum((i.outstanding for i in items), ZERO)
+	# open credits (credit notes, unallocated receipts, journal credits) net the oldest debt first,
+	# as in Collections Aging and the case; credit no item took lowers the total
+	gross, credits = report_data.read_open_credits(company, day, items, customers)
+	netting = net_aging(gross, credits)
+	items = netting.items
+	total = sum((i.outstanding for i in items), ZERO) - sum(netting.unused.values(), ZERO)
 	current = sum((i.outstanding for i in items if i.due_date >= day), ZERO)
-	return total, current
+	planned = set().union(*(s.items for s in spans if s.active_on(day)))
+	under_plan = kpis.overdue_under_plan(((i.id, i.due_date, i.outstanding) for i in items), planned, day)
+	return (total, current), under_plan
 
 
 def _round(value):
@@ -192,6 +227,8 @@ def _summary(window):
 		percent(window["cei"], _("CEI")),
 		percent(window["kept_rate"], _("Promise-Kept Rate")),
 		percent(window["conversion_rate"], _("Reminder Conversion")),
+		percent(window.get("plan_kept_rate"), _("Plan Kept Rate")),
+		percent(window.get("under_plan_share"), _("Overdue under a Plan")),
 	]
 
 
@@ -234,6 +271,27 @@ def _columns(within):
 		{"fieldname": "open_disputes", "label": _("Open Disputes"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "open_dispute_amount", "label": _("Disputed Amount"), **money},
 		{"fieldname": "average_dispute_age", "label": _("Average Dispute Age (Days)"), **days},
+		{"fieldname": "plans_ended", "label": _("Plans Ended"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "plans_kept", "label": _("Plans Kept"), "fieldtype": "Int", "width": 90},
+		{
+			"fieldname": "plan_kept_rate",
+			"label": _("Plan Kept Rate % (Count)"),
+			"fieldtype": "Percent",
+			"width": 110,
+		},
+		{
+			"fieldname": "plan_kept_amount_rate",
+			"label": _("Plan Kept Rate % (Amount)"),
+			"fieldtype": "Percent",
+			"width": 110,
+		},
+		{"fieldname": "overdue_under_plan", "label": _("Overdue under a Plan"), **money},
+		{
+			"fieldname": "under_plan_share",
+			"label": _("Overdue under a Plan %"),
+			"fieldtype": "Percent",
+			"width": 110,
+		},
 		{
 			"fieldname": "currency",
 			"label": _("Currency"),

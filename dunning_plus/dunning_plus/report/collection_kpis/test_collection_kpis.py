@@ -10,10 +10,12 @@ from dunning_plus.tests.utils import (
 	COMPANY,
 	TERMS_NET30,
 	case_of,
+	credit_note,
 	make_customer,
 	make_invoice,
 	pay,
 	setup_collections,
+	unallocated_payment,
 )
 
 T = getdate("2026-03-16")
@@ -174,3 +176,28 @@ class TestCollectionKPIs(FrappeTestCase):
 		_months, _chart, summary = self.run_report(from_date="2025-10-01", to_date="2025-11-30")
 		cards = {s["label"]: s["value"] for s in summary}
 		self.assertEqual((cards["Promise-Kept Rate"], cards["Reminder Conversion"]), ("–", "–"))
+
+
+class TestCollectionKPIsOpenCredits(FrappeTestCase):
+	"""AR is net of the customer's open credits, as the aging: a 1,000 invoice (posted 02-02, due
+	03-04) with a 200 credit note keeping its own outstanding and an unallocated receipt of 100."""
+
+	def setUp(self):
+		setup_collections()
+		self.customer = make_customer(f"_Test DP KPI Credit {frappe.generate_hash(length=5)}")
+		with self.freeze_time(T, tick=True):
+			si = make_invoice(self.customer, "2026-02-02", rate=1000, terms=TERMS_NET30)
+			credit_note(si.name, 200, "2026-03-10", own_outstanding=True)
+			unallocated_payment(self.customer, 100, "2026-03-12")
+
+	def tearDown(self):
+		frappe.db.rollback()
+
+	def test_ending_ar_nets_open_credits(self):
+		with self.freeze_time(T, tick=True):
+			_columns, data, *_rest = execute(
+				frappe._dict(company=COMPANY, customer=self.customer, from_date="2026-02-01", to_date=T)
+			)
+		feb, mar = data
+		self.assertEqual((feb["ending_ar"], feb["current_ar"]), (1000.0, 1000.0))
+		self.assertEqual((mar["ending_ar"], mar["current_ar"]), (700.0, 0.0))

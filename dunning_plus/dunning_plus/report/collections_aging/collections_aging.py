@@ -6,19 +6,29 @@ buckets, grouped by customer, segment, collector or dunning level, or listed per
 
 By dunning level, each instalment's amount is in the row of its own level, and each open invoice
 is counted once, at its highest level (the level the Sales Invoice shows), so the Open Invoices
-column adds up to the open invoices however many levels an invoice's terms are at."""
+column adds up to the open invoices however many levels an invoice's terms are at.
+
+Open credits (credit notes keeping their own outstanding, unallocated receipts, journal entries
+crediting the customer) are netted against the customer's items by the case's rules (a credit note
+first to the invoice it returns, then the oldest debt): the buckets show what each item still owes,
+"Open Credits" the credits netted into the row, and what no item took (the customer is in credit)
+lowers the row's Total Outstanding, the customer's net position. A 1,000 invoice with a 200 credit
+note ages as 800 whichever way ERPNext booked the return. By dunning level or instalment, credit no
+item took is one row per customer, "Unapplied Credit"."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import frappe
 from frappe import _
 from frappe.utils import add_days, getdate, nowdate
 
 from dunning_plus import report_data
-from dunning_plus.engine.aging import AgingBasis, AgingBuckets, age
-from dunning_plus.engine.money import ZERO
+from dunning_plus.engine.aging import AgingBasis, AgingBuckets, AgingItem, AgingRow, age
+from dunning_plus.engine.credits import net_aging
+from dunning_plus.engine.money import ZERO, to_money
 
 GROUPS = ("Customer", "Customer Group", "Territory", "Collector", "Dunning Level", "Instalment")
 BASES = {"Due Date": AgingBasis.DUE_DATE, "Posting Date": AgingBasis.POSTING_DATE}
@@ -49,22 +59,35 @@ def execute(filters=None):
 
 	customers = report_data.customer_scope(filters, open_only=True)
 	items, invoices = report_data.read_open_items(company, as_of, customers, cut_dates)
+	gross, credits = report_data.read_open_credits(company, as_of, items, customers)
+	netting = net_aging(gross, credits)
+	items = netting.items
 	levels = report_data.read_case_levels(company, customers) if per_row else {}
 	if level is not None:
 		items = [i for i in items if levels.get(i.id, (None, 0))[1] == level]
-	info = report_data.read_customer_info(company, {i.customer for i in items})
+		gross = [i for i in gross if levels.get(i.id, (None, 0))[1] == level]
+	info = report_data.read_customer_info(company, {i.customer for i in gross} | set(netting.credits))
 
 	key = _key(group_by, levels, info)
 	report = age(items, as_of, buckets, basis, key=key)
 	labels = [_(label) for label in report.labels]
 	columns = _columns(group_by, labels, currency)
-	by_id = {i.id: i for i in items} if group_by == "Instalment" else {}
+	by_id = {i.id: i for i in gross} if group_by == "Instalment" else {}
 	terms = report_data.read_payment_terms(list(by_id)) if by_id else {}
-	open_invoices = _open_invoices(group_by, items, invoices, key)
+	open_invoices = _open_invoices(group_by, gross, invoices, key)
+	row_credits, unused = _credits_per_row(group_by, key, gross, netting, level is not None)
+	rows = _with_credit_rows(report.rows, row_credits, len(report.labels))
 	data = [
 		_row(group_by, row, as_of, basis, levels, info, terms, by_id, open_invoices, currency)
-		for row in _ordered(group_by, report.rows, by_id)
+		for row in _ordered(group_by, rows, by_id)
 	]
+	for row in data:
+		row_key = row.pop("_key")
+		credit, left = row_credits.get(row_key, (ZERO, ZERO))
+		row["open_credits"] = float(credit)
+		row["outstanding"] = float(to_money(row["outstanding"]) - left)
+	data += _unapplied_rows(group_by, unused, info, len(report.labels), currency)
+	net_total = report.total - sum(netting.unused.values(), ZERO) if level is None else report.total
 	chart = {
 		"data": {
 			"labels": labels,
@@ -77,12 +100,18 @@ def execute(filters=None):
 	overdue = sum(report.totals[1:], ZERO) if basis == AgingBasis.DUE_DATE else None
 	summary = [
 		{
-			"value": float(report.total),
+			"value": float(net_total),
 			"label": _("Total Outstanding"),
 			"datatype": "Currency",
 			"currency": currency,
 		},
-		{"value": len(invoices), "label": _("Open Invoices"), "datatype": "Int"},
+		{"value": len({i.group for i in gross}), "label": _("Open Invoices"), "datatype": "Int"},
+		{
+			"value": float(sum(netting.credits.values(), ZERO)),
+			"label": _("Open Credits"),
+			"datatype": "Currency",
+			"currency": currency,
+		},
 	]
 	if overdue is not None:
 		summary[1:1] = [
@@ -101,6 +130,54 @@ def execute(filters=None):
 			},
 		]
 	return report_data.readable_links(columns), data, None, chart, summary
+
+
+CUSTOMER_KEYED = ("Customer", "Customer Group", "Territory", "Collector")
+
+
+def _credits_per_row(group_by, key, gross, netting, level_filtered):
+	"""Per row key: (open credits netted into the row, credit no item took that lowers its total);
+	and, by dunning level or instalment, the untaken credit per customer (its own rows)."""
+	out: dict[str, list] = {}
+	for item in gross:
+		applied = netting.applied.get(item.id)
+		if applied:
+			out.setdefault(key(item), [ZERO, ZERO])[0] += applied
+	unused = {} if level_filtered else dict(netting.unused)
+	if group_by in CUSTOMER_KEYED:
+		for customer, left in unused.items():
+			probe = AgingItem("", customer, date.min, date.min, ZERO)
+			entry = out.setdefault(key(probe), [ZERO, ZERO])
+			entry[0] += left
+			entry[1] += left
+		unused = {}
+	return {k: (v[0], v[1]) for k, v in out.items()}, unused
+
+
+def _with_credit_rows(rows, row_credits, size):
+	"""The aged rows, and a row of zeros for each key whose items the credits settled in full."""
+	have = {r.key for r in rows}
+	return [*rows, *(AgingRow(k, [ZERO] * size) for k in row_credits if k not in have)]
+
+
+def _unapplied_rows(group_by, unused, info, size, currency):
+	"""Credit no item took: by instalment one row per customer, by dunning level one row."""
+	if group_by == "Dunning Level" and unused:
+		unused = {None: sum(unused.values(), ZERO)}
+	out = []
+	for customer, left in sorted(unused.items(), key=lambda kv: kv[0] or ""):
+		row = {f"range{i}": 0.0 for i in range(1, size + 1)}
+		row.update(
+			open_credits=float(left),
+			outstanding=-float(left),
+			currency=currency,
+			dunning_level=_("Unapplied Credit"),
+		)
+		if group_by == "Instalment":
+			row["customer"] = customer
+			row["collection_case"] = info[customer].case if customer in info else None
+		out.append(row)
+	return out
 
 
 def _key(group_by, levels, info):
@@ -192,7 +269,10 @@ def _columns(group_by, labels, currency):
 	}[group_by]
 	money = {"fieldtype": "Currency", "options": "currency", "width": 120}
 	buckets = [{**money, "fieldname": f"range{i}", "label": label} for i, label in enumerate(labels, 1)]
-	tail = [{**money, "fieldname": "outstanding", "label": _("Total Outstanding"), "width": 140}]
+	tail = [
+		{**money, "fieldname": "open_credits", "label": _("Open Credits")},
+		{**money, "fieldname": "outstanding", "label": _("Total Outstanding"), "width": 140},
+	]
 	if group_by == "Dunning Level":
 		tail.append(
 			{
@@ -216,7 +296,7 @@ def _columns(group_by, labels, currency):
 
 def _row(group_by, row, as_of, basis, levels, info, terms, by_id, open_invoices, currency):
 	out = {f"range{i}": float(v) for i, v in enumerate(row.buckets, 1)}
-	out.update(outstanding=float(row.total), currency=currency)
+	out.update(outstanding=float(row.total), currency=currency, _key=row.key)
 	if group_by == "Instalment":
 		item = by_id[row.key]
 		case, level = levels.get(item.id, (None, 0))

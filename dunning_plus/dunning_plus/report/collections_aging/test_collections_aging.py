@@ -15,6 +15,7 @@ from dunning_plus.tests.utils import (
 	make_invoice,
 	pay,
 	setup_collections,
+	unallocated_payment,
 )
 
 T = getdate("2026-03-16")
@@ -273,3 +274,77 @@ class TestScheduleSplitShortcuts(FrappeTestCase):
 				)
 				got = {i.id: i.outstanding for i in items}
 				self.assertEqual(got, {k: v for k, v in expected.items() if v}, (rows, outstanding))
+
+
+class TestCollectionsAgingOpenCredits(FrappeTestCase):
+	"""Issue 15 item 3: a 1,000 invoice (Net 30, posted T-45: 15 days overdue) with a 200 credit note
+	ages as 800 net, whichever way ERPNext books the return; the credit note is shown as an open
+	credit when it keeps its own outstanding (ERPNext v15's default "Update Outstanding for Self")."""
+
+	def setUp(self):
+		setup_collections()
+		self.customer = make_customer(f"_Test DP Aging Credit {frappe.generate_hash(length=6)}")
+
+	def tearDown(self):
+		frappe.db.rollback()
+
+	def invoice_with_return(self, own_outstanding):
+		with self.freeze_time(T, tick=True):
+			si = make_invoice(self.customer, add_days(T, -45), rate=1000, terms=TERMS_NET30)
+			credit_note(si.name, 200, add_days(T, -3), own_outstanding=own_outstanding)
+		return si
+
+	def aged(self, **filters):
+		with self.freeze_time(T, tick=True):
+			columns, data, _chart, summary = run(report_date=T, customer=self.customer, **filters)
+		return columns, data, {s["label"]: s["value"] for s in summary}
+
+	def test_credit_note_with_its_own_outstanding_is_netted_and_shown(self):
+		self.invoice_with_return(own_outstanding=True)
+		self.assertEqual(
+			frappe.db.get_value(
+				"Sales Invoice", {"customer": self.customer, "is_return": 0}, "outstanding_amount"
+			),
+			1000,
+		)
+		columns, data, summary = self.aged()
+		(row,) = data
+		self.assertEqual(buckets(columns, row)["1-30"], 800.0)
+		self.assertEqual(sum(buckets(columns, row).values()), 800.0)
+		self.assertEqual((row["open_credits"], row["outstanding"], row["invoices"]), (200.0, 800.0, 1))
+		self.assertIn("Open Credits", [c["label"] for c in columns])
+		self.assertEqual(
+			(
+				summary["Total Outstanding"],
+				summary["Overdue"],
+				summary["Open Credits"],
+				summary["Open Invoices"],
+			),
+			(800.0, 800.0, 200.0, 1),
+		)
+		# per instalment: the invoice's row owes 800, 200 of it credited
+		_columns, rows, _summary = self.aged(group_by="Instalment")
+		self.assertEqual([(r["outstanding"], r["open_credits"]) for r in rows], [(800.0, 200.0)])
+
+	def test_credit_note_reducing_the_invoice_ages_the_same(self):
+		self.invoice_with_return(own_outstanding=False)
+		columns, data, summary = self.aged()
+		(row,) = data
+		self.assertEqual(buckets(columns, row)["1-30"], 800.0)
+		self.assertEqual((row["open_credits"], row["outstanding"]), (0.0, 800.0))
+		self.assertEqual((summary["Total Outstanding"], summary["Open Credits"]), (800.0, 0.0))
+
+	def test_unallocated_payment_beyond_the_debt_leaves_the_customer_in_credit(self):
+		self.invoice_with_return(own_outstanding=True)
+		with self.freeze_time(T, tick=True):
+			unallocated_payment(self.customer, 1000, add_days(T, -1))
+		columns, data, summary = self.aged()
+		(row,) = data
+		self.assertEqual(sum(buckets(columns, row).values()), 0.0)
+		self.assertEqual((row["open_credits"], row["outstanding"]), (1200.0, -200.0))
+		self.assertEqual((summary["Total Outstanding"], summary["Open Credits"]), (-200.0, 1200.0))
+		# by dunning level the credit no instalment took is a row of its own
+		_columns, rows, _summary = self.aged(group_by="Dunning Level")
+		self.assertEqual(rows[-1]["dunning_level"], "Unapplied Credit")
+		self.assertEqual((rows[-1]["outstanding"], rows[-1]["open_credits"]), (-200.0, 200.0))
+		self.assertEqual(sum(r["outstanding"] for r in rows), -200.0)

@@ -10,6 +10,9 @@ The score is the case's own (``risk_score`` and ``score_drivers``, computed by t
 Actions due today, per case: steps waiting for approval (one per message), open tasks due today or
 earlier (the ToDos of the case: calls, letters, escalations; a task given to several people counts
 once, and approval requests count as the approval), and the next step when its date has come.
+
+Payment plan, per case: its live plan (Active, else Proposed), otherwise its latest plan (Completed,
+Broken or Cancelled), with the plan's status and the date of its next unpaid instalment.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def execute(filters=None):
 	from dunning_plus.channels import calls_due
 
 	calls = calls_due(names, as_of)  # call tasks (step calls and retries): worked first
+	plans = _case_plans(names)
 
 	now = now_datetime()
 	rows = []
@@ -91,6 +95,7 @@ def execute(filters=None):
 				"promised_amount": float(f.promised_amount),
 				"next_promise_date": f.next_promise_date,
 				"disputed_amount": float(f.disputed_amount),
+				**plans.get(case.name, {}),
 				"currency": case.currency or currency,
 			}
 		)
@@ -177,6 +182,31 @@ def _tasks_due(cases: list[str], as_of) -> dict[str, int]:
 		.groupby(todo.reference_name)
 		.run()
 	)
+
+
+PLAN_RANK = {"Active": 0, "Proposed": 1}
+
+
+def _case_plans(cases: list[str]) -> dict[str, dict]:
+	"""Per case: its live payment plan, else its latest one, as worklist columns (one query)."""
+	if not cases:
+		return {}
+	pp = frappe.qb.DocType("Payment Plan")
+	best: dict[str, tuple] = {}
+	for name, case, status, next_date, modified in (
+		frappe.qb.from_(pp)
+		.select(pp.name, pp.collection_case, pp.status, pp.next_due_date, pp.modified)
+		.where(pp.collection_case.isin(cases) & (pp.docstatus >= 1))
+		.run()
+	):
+		rank = (PLAN_RANK.get(status, 2), -get_datetime(modified).timestamp())
+		if case not in best or rank < best[case][0]:
+			live = status in PLAN_RANK
+			best[case] = (rank, name, status, next_date if live else None)
+	return {
+		case: {"payment_plan": name, "plan_status": _(status), "next_plan_date": next_date}
+		for case, (_rank, name, status, next_date) in best.items()
+	}
 
 
 def _open_cases(company, filters):
@@ -273,6 +303,15 @@ def _columns():
 		},
 		{"fieldname": "open_disputes", "label": _("Open Disputes"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "disputed_amount", "label": _("Disputed"), **money},
+		{
+			"fieldname": "payment_plan",
+			"label": _("Payment Plan"),
+			"fieldtype": "Link",
+			"options": "Payment Plan",
+			"width": 140,
+		},
+		{"fieldname": "plan_status", "label": _("Plan Status"), "fieldtype": "Data", "width": 100},
+		{"fieldname": "next_plan_date", "label": _("Next Plan Date"), "fieldtype": "Date", "width": 110},
 		{"fieldname": "risk", "label": _("Risk"), "fieldtype": "Float", "precision": 4, "width": 70},
 		{"fieldname": "value", "label": _("Value"), "fieldtype": "Float", "precision": 4, "width": 70},
 		{

@@ -29,9 +29,10 @@ class TestCollectorWorklist(FrappeTestCase):
 
 	def setUp(self):
 		setup_collections()
-		self.alice = make_user("dp-wl-alice@example.com", ["Collector"])
-		self.bob = make_user("dp-wl-bob@example.com", ["Collector"])
+		# users of this test only: cases other tests left never show in their worklists
 		suffix = frappe.generate_hash(length=5)
+		self.alice = make_user(f"dp-wl-alice-{suffix}@example.com", ["Collector"])
+		self.bob = make_user(f"dp-wl-bob-{suffix}@example.com", ["Collector"])
 		self.x = make_customer(f"_Test DP WL X {suffix}", dunning_collector=self.alice)
 		self.y = make_customer(f"_Test DP WL Y {suffix}", dunning_collector=self.bob)
 		with self.freeze_time(T, tick=True):

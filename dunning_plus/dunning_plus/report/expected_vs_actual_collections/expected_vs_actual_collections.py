@@ -10,6 +10,11 @@ falling due in each period; while a promise is pending, its date replaces the du
 write-offs lower what is expected instead. Deposits expected on Sales Orders count like schedule
 rows: expected when they fall due, collected when an advance is received against their order.
 
+Payment plans: the rows an active or completed plan covers are expected on the plan's instalment
+dates instead of their own; what they still owed at the window's start fills the plan instalments
+(what was paid toward the plan before covers the earliest ones). A broken or cancelled plan gives
+its rows back their own dates.
+
 Periods are clipped to the filter dates (a week or month cut by From / To Date covers only the
 days inside), and what is expected is measured once, at the window's start, so the totals of one
 window are the same by week and by month (the engine's ``expected_vs_actual``).
@@ -49,7 +54,8 @@ def execute(filters=None):
 	rows, payments = [*rows, *deposit_rows], [*payments, *deposit_payments]
 	lines = [ScheduleLine(r.id, r.customer, r.due_date, r.amount - adjusted.get(r.id, ZERO)) for r in rows]
 	group_of = _group_of(group_by, company, rows, buckets, min(end, today))
-	result = expected_vs_actual(lines, payments, periods, promises, group_of)
+	plans = report_data.read_plan_schedules(company, customers)
+	result = expected_vs_actual(lines, payments, periods, promises, group_of, plans)
 
 	data = []
 	for r in result:
