@@ -52,8 +52,12 @@ doc_events = {
 	},
 	"Customer": {
 		"validate": "dunning_plus.events.customer.validate",
-		"on_update": "dunning_plus.events.customer.on_update",
+		"on_update": ["dunning_plus.events.customer.on_update", "dunning_plus.onboarding.update_onboarding"],
 	},
+	# The guided setup (Module Onboarding "Collections") marks its steps done from the data.
+	"Company": {"on_update": "dunning_plus.onboarding.update_onboarding"},
+	"Dunning Plus Settings": {"on_update": "dunning_plus.onboarding.update_onboarding"},
+	"Dunning Policy": {"on_update": "dunning_plus.onboarding.update_onboarding"},
 }
 
 # The audit trail and the run log keep the names of documents deleted later, as Communication does;

@@ -153,6 +153,7 @@ def replay(
 	paid: dict[str, Decimal] = {}
 	taken: dict[str, tuple[str, ...]] = {}
 	plans: list[CyclePlan] = []
+	open_rows: dict[str, HistoryRow] = {}  # posted by the day and not yet paid in full, in posting order
 	visible = 0
 	pulled = 0
 	day = start
@@ -166,12 +167,18 @@ def replay(
 			p = payments[i]
 			paid[p.instalment] = paid.get(p.instalment, ZERO) + p.amount
 		while visible < len(rows) and rows[visible].posting_date <= day:
+			open_rows[rows[visible].id] = rows[visible]
 			visible += 1
 		instalments = []
-		for r in rows[:visible]:
-			left = r.amount - paid.get(r.id, ZERO)
+		settled = []
+		for rid, r in open_rows.items():
+			left = r.amount - paid.get(rid, ZERO)
 			if left > 0:
-				instalments.append(r.on(left, taken.get(r.id, ())))
+				instalments.append(r.on(left, taken.get(rid, ())))
+			else:
+				settled.append(rid)  # money only ever arrives earlier, never leaves: it stays settled
+		for rid in settled:
+			del open_rows[rid]
 		live_promises = [
 			p
 			for p in promises
