@@ -5,6 +5,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dunning_plus.engine.backtest import History, HistoryRow, allocate, backtest, replay, summarize, week_of
 from dunning_plus.engine.cadence import CustomerProfile, PolicyBook
@@ -128,3 +130,82 @@ def test_bad_period_and_empty_book_are_refused():
 
 def test_week_of_is_the_monday():
 	assert week_of(date(2026, 1, 18)) == date(2026, 1, 12)
+
+
+def replay_every_row(history: History, book: PolicyBook, start: date, end: date):
+	"""The obvious replay: every open row planned every day (what the real cycle does on a site)."""
+	from datetime import timedelta
+
+	from dunning_plus.engine.cadence import plan_cycle
+
+	taken: dict = {}
+	out = []
+	day = start
+	while day <= end:
+		paid: dict = {}
+		for p in history.payments:
+			if p.posting_date <= day:
+				paid[p.instalment] = paid.get(p.instalment, 0) + p.amount
+		instalments = [
+			r.on(r.amount - paid.get(r.id, 0), taken.get(r.id, ()))
+			for r in history.rows
+			if r.posting_date <= day and r.amount - paid.get(r.id, 0) > 0
+		]
+		plan = plan_cycle(instalments, day, book, history.customers, history.promises, history.disputes)
+		for a in plan.actions:
+			taken[a.instalment.id] = (*taken.get(a.instalment.id, ()), a.step.code)
+		out.append(
+			sorted((m.customer, m.lead.code, tuple(sorted(a.key for a in m.actions))) for m in plan.messages)
+		)
+		day += timedelta(days=1)
+	return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+	st.lists(
+		st.tuples(
+			st.integers(0, 3),  # customer
+			st.integers(0, 40),  # posted, days after 2026-01-01
+			st.integers(0, 45),  # due, days after posting
+			st.integers(1, 300),  # amount
+			st.one_of(st.none(), st.tuples(st.integers(0, 90), st.integers(1, 300))),  # a payment
+		),
+		min_size=1,
+		max_size=12,
+	),
+	st.sampled_from([0, 150]),  # minimum overdue amount
+	st.booleans(),  # weekends off
+)
+def test_planning_only_woken_customers_sends_what_planning_every_row_sends(items, minimum, weekends):
+	from datetime import timedelta
+
+	data = {
+		"name": "BT",
+		"minimum_amount": minimum,
+		"calendar": {"weekend": ["saturday", "sunday"] if weekends else []},
+		"steps": [
+			{"code": "R-3", "offset": -3, "kind": "reminder", "template": "R"},
+			{"code": "R+3", "offset": 3, "kind": "reminder", "template": "R"},
+			{"code": "L1", "offset": 10, "kind": "dunning", "level": 1, "template": "L"},
+			{"code": "L2", "offset": 30, "kind": "dunning", "level": 2, "template": "L"},
+		],
+	}
+	base = date(2026, 1, 1)
+	rows, payments = [], []
+	for n, (c, posted, due, amount, pay) in enumerate(items):
+		posted_on = base + timedelta(days=posted)
+		rows.append(row(f"I{n}/1", f"C{c}", posted_on + timedelta(days=due), amount, posted=posted_on))
+		if pay:
+			payments.append(
+				Payment(f"I{n}/1", posted_on + timedelta(days=pay[0]), Decimal(min(pay[1], amount)))
+			)
+	customers = {f"C{c}": CustomerProfile(f"C{c}", email="x@y.example") for c in range(4)}
+	h = History(rows=rows, payments=payments, customers=customers)
+	end = base + timedelta(days=120)
+	fast = replay(h, book(data), base, end)
+	got = [
+		sorted((m.customer, m.lead.code, tuple(sorted(a.key for a in m.actions))) for m in p.messages)
+		for p in fast.plans
+	]
+	assert got == replay_every_row(h, book(data), base, end)

@@ -153,7 +153,42 @@ def replay(
 	paid: dict[str, Decimal] = {}
 	taken: dict[str, tuple[str, ...]] = {}
 	plans: list[CyclePlan] = []
-	open_rows: dict[str, HistoryRow] = {}  # posted by the day and not yet paid in full, in posting order
+	# Only customers with a row whose next step has come due are planned on a day, with all their
+	# open rows (the minimum overdue amount and promise grace are per customer): the plan's actions
+	# are those of planning every open row, at a fraction of the work. A row wakes on its due date
+	# plus the (grace-adjusted) offset of its next step; it stays awake while a hold keeps the step.
+	open_by_customer: dict[str, dict[str, HistoryRow]] = {}
+	wake_of: dict[str, int] = {}
+	wake_heap: list[tuple[int, str]] = []
+	awake: set[str] = set()
+	customer_of: dict[str, str] = {}
+	seen: dict[str, Instalment] = {}  # the row as last planned: reused while nothing about it changed
+	tracks: dict[tuple, tuple | None] = {}
+
+	def next_wake(row: HistoryRow, codes: tuple[str, ...]) -> int | None:
+		key = (row.policy, row.customer, row.company, row.track)
+		if key not in tracks:
+			choice = book.choose(row, history.customers.get(row.customer))
+			policy = book.policies.get(choice.policy) if choice else None
+			ts = policy.track(row.track) if policy is not None and policy.enabled else None
+			tracks[key] = (ts.effective_offsets, ts.index_by_code) if ts is not None and ts.steps else None
+		hit = tracks[key]
+		if hit is None:
+			return None
+		offsets, index = hit
+		nxt = max((index.get(c, -1) for c in codes), default=-1) + 1
+		return row.due_date.toordinal() + offsets[nxt] if nxt < len(offsets) else None
+
+	def schedule_wake(row: HistoryRow, codes: tuple[str, ...]) -> None:
+		w = next_wake(row, codes)
+		if w is None:
+			wake_of.pop(row.id, None)
+		else:
+			wake_of[row.id] = w
+			heapq.heappush(wake_heap, (w, row.id))
+
+	live_promises: list[Promise] = []  # recorded by the day, until PROMISE_VISIBLE_DAYS after their date
+	next_promise = 0
 	visible = 0
 	pulled = 0
 	day = start
@@ -167,27 +202,48 @@ def replay(
 			p = payments[i]
 			paid[p.instalment] = paid.get(p.instalment, ZERO) + p.amount
 		while visible < len(rows) and rows[visible].posting_date <= day:
-			open_rows[rows[visible].id] = rows[visible]
+			r = rows[visible]
+			open_by_customer.setdefault(r.customer, {})[r.id] = r
+			customer_of[r.id] = r.customer
+			schedule_wake(r, ())
 			visible += 1
+		while wake_heap and wake_heap[0][0] <= day_ord:
+			w, rid = heapq.heappop(wake_heap)
+			if wake_of.get(rid) == w:
+				awake.add(rid)
 		instalments = []
-		settled = []
-		for rid, r in open_rows.items():
-			left = r.amount - paid.get(rid, ZERO)
-			if left > 0:
-				instalments.append(r.on(left, taken.get(rid, ())))
-			else:
-				settled.append(rid)  # money only ever arrives earlier, never leaves: it stays settled
-		for rid in settled:
-			del open_rows[rid]
-		live_promises = [
-			p
-			for p in promises
-			if p.recorded_on <= day and p.promised_date + timedelta(days=PROMISE_VISIBLE_DAYS) >= day
-		]
+		for customer in sorted({customer_of[rid] for rid in awake}):
+			rows_of = open_by_customer[customer]
+			settled = []
+			for rid, r in rows_of.items():
+				left = r.amount - paid.get(rid, ZERO)
+				if left > 0:
+					codes = taken.get(rid, ())
+					inst = seen.get(rid)
+					if inst is None or inst.outstanding != left or inst.taken is not codes:
+						inst = seen[rid] = r.on(left, codes)
+					instalments.append(inst)
+				else:
+					settled.append(rid)  # money only ever arrives earlier, never leaves: it stays settled
+			for rid in settled:
+				del rows_of[rid]
+				seen.pop(rid, None)
+				awake.discard(rid)
+				wake_of.pop(rid, None)
+		while next_promise < len(promises) and promises[next_promise].recorded_on <= day:
+			live_promises.append(promises[next_promise])
+			next_promise += 1
+		if live_promises:
+			live_promises = [
+				p for p in live_promises if p.promised_date + timedelta(days=PROMISE_VISIBLE_DAYS) >= day
+			]
 		plan = plan_cycle(instalments, day, book, history.customers, live_promises, history.disputes)
 		plans.append(plan)
 		for a in plan.actions:
-			taken[a.instalment.id] = (*taken.get(a.instalment.id, ()), a.step.code)
+			rid = a.instalment.id
+			taken[rid] = (*taken.get(rid, ()), a.step.code)
+			awake.discard(rid)
+			schedule_wake(open_by_customer[a.instalment.customer][rid], taken[rid])
 		if respond is not None:
 			for row, when in respond(day, plan):
 				for i in by_row.get(row, ()):
