@@ -153,10 +153,13 @@ def replay(
 	paid: dict[str, Decimal] = {}
 	taken: dict[str, tuple[str, ...]] = {}
 	plans: list[CyclePlan] = []
-	# Only customers with a row whose next step has come due are planned on a day, with all their
-	# open rows (the minimum overdue amount and promise grace are per customer): the plan's actions
-	# are those of planning every open row, at a fraction of the work. A row wakes on its due date
-	# plus the (grace-adjusted) offset of its next step; it stays awake while a hold keeps the step.
+	# Only the rows whose next step has come due are planned on a day: the plan's actions are those
+	# of planning every open row, at a fraction of the work. A row wakes on its due date plus the
+	# (grace-adjusted) offset of its next step and stays awake while a hold keeps the step. With a
+	# minimum overdue amount (a per-customer total), or a customer's promises and disputes (spread
+	# over their items), all open rows of a customer with an awake row are planned with it.
+	whole_customer = any(p.minimum_amount for p in book.policies.values())
+	with_pauses = {p.customer for p in history.promises} | {d.customer for d in history.disputes}
 	open_by_customer: dict[str, dict[str, HistoryRow]] = {}
 	wake_of: dict[str, int] = {}
 	wake_heap: list[tuple[int, str]] = []
@@ -212,10 +215,17 @@ def replay(
 			if wake_of.get(rid) == w:
 				awake.add(rid)
 		instalments = []
-		for customer in sorted({customer_of[rid] for rid in awake}):
+		by_customer: dict[str, list[str]] = {}
+		for rid in awake:
+			by_customer.setdefault(customer_of[rid], []).append(rid)
+		for customer in sorted(by_customer):
 			rows_of = open_by_customer[customer]
 			settled = []
-			for rid, r in rows_of.items():
+			if whole_customer or customer in with_pauses:
+				candidates = rows_of.items()
+			else:
+				candidates = [(rid, rows_of[rid]) for rid in sorted(by_customer[customer]) if rid in rows_of]
+			for rid, r in candidates:
 				left = r.amount - paid.get(rid, ZERO)
 				if left > 0:
 					codes = taken.get(rid, ())

@@ -28,6 +28,18 @@ from dunning_plus.tests.utils import (
 )
 
 
+def body_of(raw: str) -> str:
+	"""The decoded text of every part of a MIME message."""
+	import email
+
+	parts = email.message_from_string(raw).walk()
+	return "".join(
+		(p.get_payload(decode=True) or b"").decode(p.get_content_charset() or "utf-8", "replace")
+		for p in parts
+		if not p.is_multipart()
+	)
+
+
 def done(step: str) -> bool:
 	return bool(frappe.db.get_value("Onboarding Step", step, "is_complete"))
 
@@ -120,7 +132,7 @@ class TestOnboarding(FrappeTestCase):
 		for name in queue:
 			mail = frappe.get_doc("Email Queue", name)
 			self.assertEqual([r.recipient for r in mail.recipients], ["admin@example.com"])
-			self.assertIn(si.name, mail.message)
-			self.assertIn("Rappel de paiement", mail.message + "".join(m["subject"] for m in sent))
+			self.assertIn(si.name, body_of(mail.message))
+		self.assertTrue(any(m["subject"].startswith("Rappel de paiement") for m in sent))
 		self.assertFalse(frappe.db.exists("Communication", {"recipients": ["like", "%ap@never.example%"]}))
 		self.assertTrue(done(STEP_TEST_MESSAGES))
