@@ -95,13 +95,16 @@ def update_onboarding(*_args, **_kwargs) -> dict[str, bool]:
 
 def customer_with_open_items(company: str | None = None) -> tuple[str, str] | None:
 	"""(customer, company) with the most open invoice instalments: a real example to render."""
+	from frappe.query_builder import Order
+	from frappe.query_builder.functions import Count
+
 	si = frappe.qb.DocType("Sales Invoice")
 	q = (
 		frappe.qb.from_(si)
-		.select(si.customer, si.company, frappe.qb.functions.Count("*").as_("n"))
+		.select(si.customer, si.company, Count("*").as_("n"))
 		.where((si.docstatus == 1) & (si.outstanding_amount > 0) & (si.is_return == 0))
 		.groupby(si.customer, si.company)
-		.orderby(frappe.qb.functions.Count("*"), order=frappe.qb.desc)
+		.orderby(Count("*"), order=Order.desc)
 		.orderby(si.customer)
 		.limit(1)
 	)
