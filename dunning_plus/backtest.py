@@ -41,7 +41,7 @@ def window(months: int | None = None, as_of=None) -> tuple[date, date]:
 	if months < 1 or months > 60:
 		frappe.throw(_("Months must be between 1 and 60."), title=_("Invalid Input"))
 	end = getdate(as_of or today())
-	return getdate(add_days(add_months(end, -months), 1)), end
+	return getdate(add_months(add_days(end, 1), -months)), end
 
 
 def read_history(company: str, start: date, end: date) -> History:

@@ -201,6 +201,9 @@ def send_test_messages(policy: str, customer: str | None = None) -> list[dict]:
 		)
 	customer, company = found
 	language = frappe.db.get_value("Customer", customer, "language")
+	# from the account real messages go out from (the settings'), else the site's default outgoing one
+	account = frappe.db.get_single_value("Dunning Plus Settings", "sender_email_account")
+	sender = frappe.db.get_value("Email Account", account, "email_id") if account else None
 	sent = []
 	for step in engine_policy.steps:
 		template = step.template_for(language)
@@ -209,6 +212,7 @@ def send_test_messages(policy: str, customer: str | None = None) -> list[dict]:
 		subject, body = render(template, test_context(company, customer, step, recipient))
 		frappe.sendmail(
 			recipients=[recipient],
+			sender=sender,
 			subject=_("[Test {0}] {1}").format(step.code, subject),
 			message=body,
 			reference_doctype="Dunning Policy",

@@ -115,7 +115,8 @@ class TestOnboarding(FrappeTestCase):
 			f"_Test DP Onb FR {frappe.generate_hash(length=6)}", email_id="ap@never.example", language="fr"
 		)
 		si = make_invoice(customer, getdate("2026-03-02"), terms=TERMS_3, rate=777)
-		frappe.db.set_value("User", "Administrator", "email", "admin@example.com")
+		frappe.db.set_value("User", "Administrator", "email", "dp-admin@example.com")
+		frappe.db.set_single_value("Dunning Plus Settings", "sender_email_account", "_Test Email Account 1")
 		with self.freeze_time("2026-05-15"):
 			sent = send_test_messages(STANDARD_POLICY, customer)
 		self.assertEqual([m["step"] for m in sent], ["R-7", "R+3", "L1", "L2", "FINAL"])
@@ -131,7 +132,7 @@ class TestOnboarding(FrappeTestCase):
 		self.assertEqual(len(queue), 5)
 		for name in queue:
 			mail = frappe.get_doc("Email Queue", name)
-			self.assertEqual([r.recipient for r in mail.recipients], ["admin@example.com"])
+			self.assertEqual([r.recipient for r in mail.recipients], ["dp-admin@example.com"])
 			self.assertIn(si.name, body_of(mail.message))
 		self.assertTrue(any(m["subject"].startswith("Rappel de paiement") for m in sent))
 		self.assertFalse(frappe.db.exists("Communication", {"recipients": ["like", "%ap@never.example%"]}))

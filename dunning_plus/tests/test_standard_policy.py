@@ -158,7 +158,7 @@ class TestStandardCollection(FrappeTestCase):
 		french = make_customer(f"_Test DP Std fr {tag}", email_id="ap@fr.example", language="fr")
 		for customer in (german, french):
 			make_invoice(customer, D0, terms=TERMS_NET30)
-		day = add_days(D0, 33)  # due + 3: the R+3 reminder (R-7 was never run)
+		day = add_days(D0, 36)  # Tuesday, due + 6: the R+3 reminder (R-7 was never run)
 		with self.freeze_time(day, tick=True):
 			run_daily_cycle(as_of=day, company=COMPANY)
 		subjects = {}

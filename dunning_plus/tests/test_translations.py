@@ -43,7 +43,11 @@ def ui_strings() -> set[str]:
 			if field.get("label"):
 				strings.add(field["label"])
 			if field.get("fieldtype") == "Select":
-				strings.update(o for o in (field.get("options") or "").split("\n") if o.strip())
+				strings.update(
+					o
+					for o in (field.get("options") or "").split("\n")
+					if o.strip() and field["fieldname"] != "naming_series"  # series are not words
+				)
 	for path in app_path().rglob("*.js"):
 		for m in JS_STRING.finditer(path.read_text()):
 			strings.add(m.group(2).replace("\\'", "'").replace('\\"', '"'))
