@@ -52,7 +52,7 @@ doc_events = {
 	},
 	"Customer": {
 		"validate": "dunning_plus.events.customer.validate",
-		"on_update": "dunning_plus.events.customer.on_update",
+		"on_update": ["dunning_plus.events.customer.on_update", "dunning_plus.onboarding.update_onboarding"],
 	},
 	# assignments on a case decide which customers a collector sees
 	"ToDo": {
@@ -60,9 +60,15 @@ doc_events = {
 		"on_update": "dunning_plus.permissions.todo_changed",
 		"on_trash": "dunning_plus.permissions.todo_changed",
 	},
+	# The guided setup (Module Onboarding "Collections") marks its steps done from the data.
+	"Company": {"on_update": "dunning_plus.onboarding.update_onboarding"},
 	"Dunning Plus Settings": {
-		"on_update": "dunning_plus.permissions.settings_changed",
+		"on_update": [
+			"dunning_plus.permissions.settings_changed",
+			"dunning_plus.onboarding.update_onboarding",
+		],
 	},
+	"Dunning Policy": {"on_update": "dunning_plus.onboarding.update_onboarding"},
 }
 
 # The audit trail and the run log keep the names of documents deleted later, as Communication does;

@@ -19,6 +19,14 @@ def after_install():
 	create_dunning_custom_fields()
 	create_dispute_reasons()
 	grant_read_access()
+	create_standard_collection()
+
+
+def create_standard_collection():
+	"""The disabled "Standard Collection" policy with its templates and letter (only what is missing)."""
+	from dunning_plus.standard_policy import create_standard_collection
+
+	create_standard_collection()
 
 
 def before_uninstall():

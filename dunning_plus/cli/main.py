@@ -23,6 +23,7 @@ from dunning_plus.cli import report, sample, store
 from dunning_plus.cli.csv_import import load_csv_folder
 from dunning_plus.cli.ledger import Ledger
 from dunning_plus.cli.sim import book_of, simulate
+from dunning_plus.engine.backtest import summarize
 from dunning_plus.engine.cadence import PolicyBook
 from dunning_plus.engine.errors import EngineError, LedgerError, PolicyError, _
 from dunning_plus.engine.policy import policy_from_dict
@@ -191,6 +192,9 @@ def simulate_cmd(policy_path, ledger_path, start, end, as_json):
 		ledger.policies, ledger.segment_policies = dict(book.policies), dict(book.segment_policies)
 		ledger.company_default = next(iter(book.company_defaults.values()), None)
 		data = _summary(ledger, result, end)
+		# the figures the in-site backtest of a Dunning Policy shows, from the same engine entry point
+		default = book.policies.get(ledger.company_default) or next(iter(book.policies.values()))
+		data["backtest"] = summarize(result.replay, result.history, policy_steps=default.steps)
 	except (EngineError, PolicyError) as e:
 		raise _fail(e)
 	_emit(data, as_json, f"Backtest of {', '.join(book.policies)} from {start} to {end}")
@@ -237,6 +241,20 @@ def _emit(data: dict, as_json: bool, title: str) -> None:
 			f"{data['approvals_requested']:,} needed approval; {data['evaluations']:,} instalment evaluations."
 		)
 		out.print(_table("Cases by status", ["Status", "Cases"], [[k, v] for k, v in data["cases"].items()]))
+	if "backtest" in data:
+		bt = data["backtest"]
+		out.print(
+			f"{bt['customers_touched']:,} customers touched; {bt['reminders_sent']:,} reminders sent to "
+			f"customers, {bt['reminders_paid_soon']:,} ({bt['paid_soon_share']:.1%}) to items paid within "
+			f"{bt['paid_within_days']} days anyway."
+		)
+		out.print(
+			_table(
+				"Items that reached each step",
+				["Step", "Items"],
+				[[r["step"], r["items"]] for r in bt["items_by_step"]],
+			)
+		)
 	if "aging" in data:
 		_print_aging(data["aging"])
 	if "expected_vs_actual" in data:

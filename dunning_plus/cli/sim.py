@@ -7,7 +7,6 @@ response model lets reminded customers pay some items earlier.
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from dunning_plus.cli.ledger import Ledger, PaymentDoc
-from dunning_plus.engine.cadence import CyclePlan, Instalment, PolicyBook, plan_cycle
+from dunning_plus.engine.backtest import History, HistoryRow, Replay, replay
+from dunning_plus.engine.cadence import CyclePlan, PolicyBook
 from dunning_plus.engine.errors import LedgerError, _
 from dunning_plus.engine.money import ZERO
 from dunning_plus.engine.policy import Channel
@@ -39,6 +39,8 @@ class SimResult:
 	evaluated: int = 0
 	pulled_forward: int = 0
 	pending_approval: int = 0
+	history: History | None = None
+	replay: Replay | None = None
 
 	def as_store_results(self) -> dict:
 		return {"actions": self.actions, "messages": self.messages, "runs": self.runs}
@@ -52,6 +54,45 @@ def book_of(ledger: Ledger) -> PolicyBook:
 	)
 
 
+def history_of(ledger: Ledger) -> History:
+	"""The ledger as the engine's backtest history (invoice overrides and blocks included)."""
+	blocks = {
+		inv.name: Block(BlockScope.INVOICE, inv.name, inv.block_reason, inv.block_until)
+		for inv in ledger.invoices.values()
+		if inv.block_reason
+	}
+	policies_of = {inv.name: inv.policy for inv in ledger.invoices.values() if inv.policy}
+	rows = [
+		HistoryRow(
+			id=r.id,
+			invoice=r.invoice,
+			customer=r.customer,
+			company=r.company,
+			due_date=r.due_date,
+			amount=r.amount,
+			posting_date=r.posting_date,
+			currency=r.currency,
+			payment_term=r.payment_term,
+			track=r.track,
+			policy=policies_of.get(r.invoice),
+			block=blocks.get(r.invoice),
+		)
+		for r in ledger.rows.values()
+	]
+	movable = [
+		ledger.payments.get(doc) is None or ledger.payments[doc].kind == "Payment Entry"
+		for doc, _p in ledger.applied
+	]
+	return History(
+		rows=rows,
+		payments=[p for _doc, p in ledger.applied],
+		customers=ledger.profiles(),
+		promises=list(ledger.promises),
+		disputes=list(ledger.disputes),
+		movable=movable,
+	)
+
+
 def simulate(
 	ledger: Ledger,
 	start: date,
@@ -61,7 +102,7 @@ def simulate(
 	progress: Callable[[int], None] | None = None,
 	book: PolicyBook | None = None,
 ) -> SimResult:
-	"""Runs the cycle for every day from ``start`` to ``end`` inclusive.
+	"""Runs the cycle for every day from ``start`` to ``end`` inclusive (``engine.backtest.replay``).
 
 	``respond(customer) -> (responsiveness, _)`` turns on the demo's response model and rewrites the
 	ledger's payment dates accordingly; without it the ledger is only read (a backtest).
@@ -72,91 +113,29 @@ def simulate(
 	if not book.policies:
 		raise LedgerError(_("The ledger has no dunning policy to simulate."))
 	res = SimResult(start, end)
-	profiles = ledger.profiles()
+	history = history_of(ledger)
 
-	# Payment events in a heap; an event moved earlier by the response model is re-pushed and
-	# its old entry is ignored when popped (its seq no longer matches).
-	events: list[list] = []  # [day_ordinal, doc, Payment], index = event id
-	live_seq: list[int] = []  # event id -> seq of its live heap entry
-	heap: list[tuple[int, int, int]] = []  # (day_ordinal, seq, event id)
-	for i, (doc, p) in enumerate(ledger.applied):
-		events.append([p.posting_date.toordinal(), doc, p])
-		live_seq.append(i)
-		heap.append((p.posting_date.toordinal(), i, i))
-	heapq.heapify(heap)
-	pending_by_row: dict[str, list[int]] = {}
-	for i, (doc, p) in enumerate(ledger.applied):
-		if ledger.payments.get(doc) is None or ledger.payments[doc].kind == "Payment Entry":
-			pending_by_row.setdefault(p.instalment, []).append(i)
-	next_seq = len(events)
-
-	paid: dict[str, Decimal] = {}
-	rows = sorted(ledger.rows.values(), key=lambda r: r.posting_date)
-	visible = 0
-	blocks = {
-		inv.name: Block(BlockScope.INVOICE, inv.name, inv.block_reason, inv.block_until)
-		for inv in ledger.invoices.values()
-		if inv.block_reason
-	}
-	policies_of = {inv.name: inv.policy for inv in ledger.invoices.values() if inv.policy}
-	promises = sorted(ledger.promises, key=lambda p: p.recorded_on)
-	taken = res.taken
-
-	day = start
-	n_day = 0
-	while day <= end:
-		day_ord = day.toordinal()
-		while heap and heap[0][0] <= day_ord:
-			_ord, seq, i = heapq.heappop(heap)
-			if live_seq[i] != seq:
+	def pull_forward(day: date, plan: CyclePlan):
+		"""A reminded customer pays the message's items 2 to 10 days later, with their chance."""
+		for m in plan.messages:
+			if m.channel == Channel.TASK and m.lead.kind.value != "escalation":
 				continue
-			p = events[i][2]
-			paid[p.instalment] = paid.get(p.instalment, ZERO) + p.amount
-		while visible < len(rows) and rows[visible].posting_date <= day:
-			visible += 1
-		instalments = []
-		for r in rows[:visible]:
-			left = r.amount - paid.get(r.id, ZERO)
-			if left <= 0:
+			chance, _x = respond(m.customer)
+			rng = random.Random(f"{seed}:{m.key}")
+			if rng.random() >= chance:
 				continue
-			instalments.append(
-				r.instalment(left, policies_of.get(r.invoice), blocks.get(r.invoice), taken.get(r.id, ()))
-			)
-		live_promises = [
-			p for p in promises if p.recorded_on <= day and p.promised_date + timedelta(days=60) >= day
-		]
-		plan = plan_cycle(instalments, day, book, profiles, live_promises, ledger.disputes)
-		_record(res, plan, day)
-		for a in plan.actions:
-			taken[a.instalment.id] = (*taken.get(a.instalment.id, ()), a.step.code)
+			when = day + timedelta(days=rng.randint(2, 10))
+			for a in m.actions:
+				yield a.instalment.id, when
 
-		if respond is not None:
-			for m in plan.messages:
-				if m.channel == Channel.TASK and m.lead.kind.value != "escalation":
-					continue
-				chance, _x = respond(m.customer)
-				rng = random.Random(f"{seed}:{m.key}")
-				if rng.random() >= chance:
-					continue
-				when = day + timedelta(days=rng.randint(2, 10))
-				for a in m.actions:
-					for i in pending_by_row.get(a.instalment.id, ()):
-						ev = events[i]
-						if ev[0] > when.toordinal():
-							# Move the payment earlier; its old heap entry goes stale.
-							ev[0] = when.toordinal()
-							ev[2] = Payment(ev[2].instalment, when, ev[2].amount)
-							live_seq[i] = next_seq
-							heapq.heappush(heap, (ev[0], next_seq, i))
-							next_seq += 1
-							res.pulled_forward += 1
-		n_day += 1
-		if progress:
-			progress(n_day)
-		day += timedelta(days=1)
-
+	result = replay(history, book, start, end, progress=progress, respond=pull_forward if respond else None)
+	for plan in result.plans:
+		_record(res, plan, plan.on)
+	res.taken.update(result.taken)
+	res.pulled_forward = result.pulled_forward
+	res.history, res.replay = history, result
 	if respond is not None:
-		_rewrite_payments(ledger, events)
+		_rewrite_payments(ledger, result.payments)
 	return res
 
 
@@ -205,10 +184,10 @@ def _record(res: SimResult, plan: CyclePlan, day: date) -> None:
 	res.runs.append((iso, plan.evaluated, len(plan.actions), len(plan.messages), len(plan.holds)))
 
 
-def _rewrite_payments(ledger: Ledger, events: list[list]) -> None:
+def _rewrite_payments(ledger: Ledger, payments: list[Payment]) -> None:
 	"""Writes the response model's new payment dates back into the ledger."""
 	applied = []
-	for _ord, doc, p in events:
+	for (doc, _old), p in zip(ledger.applied, payments, strict=True):
 		applied.append((doc, p))
 		pd = ledger.payments.get(doc)
 		if pd is not None and pd.posting_date != p.posting_date:
