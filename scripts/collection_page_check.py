@@ -21,21 +21,14 @@ import http.cookiejar
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-	"--no-sandbox",
-	"--disable-gpu",
-	"--disable-background-networking",
-	"--disable-component-update",
-	"--disable-sync",
-]
+from browser_common import ARGS, CHROMIUM, Checks, prepare
+
 BY_CUSTOMER = "(by the customer via the collection page)"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 # a 1x1 PNG
@@ -43,33 +36,6 @@ PNG = bytes.fromhex(
 	"89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
 	"000154a24f5d0000000049454e44ae426082"
 )
-
-
-class Checks:
-	def __init__(self):
-		self.passed = self.failed = 0
-
-	def check(self, ok: bool, what: str, detail: str = "") -> bool:
-		if ok:
-			self.passed += 1
-			print(f"ok   {what}")
-		else:
-			self.failed += 1
-			print(f"FAIL {what}{': ' + detail if detail else ''}")
-		return ok
-
-
-def prepare(bench: str, site: str) -> dict:
-	out = subprocess.run(
-		["bench", "--site", site, "execute", "dunning_plus.tests.collection_page_fixture.prepare"],
-		cwd=bench,
-		capture_output=True,
-		text=True,
-		check=True,
-	).stdout
-	# bench prints the returned dict as JSON, after whatever the site logged
-	start = out.rindex("\n{") + 1 if "\n{" in out else out.index("{")
-	return json.loads(out[start:])
 
 
 class Api:
@@ -103,7 +69,7 @@ def run(opts) -> int:
 		print(f"collection-page-check: skipped, {CHROMIUM} is not there")
 		return 3
 
-	fixture = prepare(opts.bench, opts.site)
+	fixture = prepare(opts.bench, opts.site, "dunning_plus.tests.collection_page_fixture.prepare")
 	url = fixture["url"]
 	if opts.url:  # the link as the site writes it, on the address this check reaches the site at
 		url = opts.url.rstrip("/") + "/collect/" + url.rsplit("/collect/", 1)[1]

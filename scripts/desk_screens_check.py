@@ -16,40 +16,11 @@ exits 1 on a failure, 3 when Chromium or Playwright is missing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-
-class Checks:
-	def __init__(self):
-		self.passed = self.failed = 0
-
-	def check(self, ok: bool, what: str, detail: str = "") -> bool:
-		if ok:
-			self.passed += 1
-			print(f"ok   {what}")
-		else:
-			self.failed += 1
-			print(f"FAIL {what}{': ' + detail if detail else ''}")
-		return ok
-
-
-def prepare(bench: str, site: str) -> dict:
-	out = subprocess.run(
-		["bench", "--site", site, "execute", "dunning_plus.tests.desk_screens_fixture.prepare"],
-		cwd=bench,
-		capture_output=True,
-		text=True,
-		check=True,
-	).stdout
-	start = out.rindex("\n{") + 1 if "\n{" in out else out.index("{")
-	return json.loads(out[start:])
+from browser_common import ARGS, CHROMIUM, Checks, prepare
 
 
 def cut(page, selector: str) -> list[str]:
@@ -72,7 +43,7 @@ def run(opts) -> int:
 	if not os.access(CHROMIUM, os.X_OK):
 		print(f"desk-screens-check: skipped, {CHROMIUM} is not there")
 		return 3
-	fx = prepare(opts.bench, opts.site)
+	fx = prepare(opts.bench, opts.site, "dunning_plus.tests.desk_screens_fixture.prepare")
 	print(f"case {fx['case']} of {fx['customer']}")
 	base = opts.url.rstrip("/")
 	os.makedirs(opts.out, exist_ok=True)
