@@ -189,9 +189,14 @@ def send_test_messages(policy: str, customer: str | None = None) -> list[dict]:
 	doc = frappe.get_doc("Dunning Policy", policy)
 	engine_policy = to_engine(doc)
 	if customer:
-		company = doc.company or frappe.db.get_value(
-			"Sales Invoice", {"customer": customer, "docstatus": 1}, "company"
+		# the company where the customer has open invoices (the policy's own when it has some there)
+		companies = frappe.get_all(
+			"Sales Invoice",
+			filters={"customer": customer, "docstatus": 1, "outstanding_amount": [">", 0], "is_return": 0},
+			pluck="company",
+			distinct=True,
 		)
+		company = doc.company if doc.company in companies else next(iter(sorted(companies)), None)
 		found = (customer, company) if company else None
 	else:
 		found = customer_with_open_items(doc.company)
