@@ -30,7 +30,10 @@ def create_standard_collection():
 
 
 def before_uninstall():
+	from dunning_plus.standard_policy import delete_standard_records
+
 	delete_collector_permissions()
+	delete_standard_records()
 	delete_dunning_custom_fields()
 	revoke_read_access()
 	delete_scheduled_jobs()

@@ -442,3 +442,15 @@ LETTER_HTML = """{% set st = dunning_statement(doc.company, doc.customer, doc.na
 <p>{{ _("Kind regards") }}<br>{{ company.company_name or doc.company }}</p>
 </div>
 """
+
+
+def delete_standard_records() -> None:
+	"""On uninstall: the Email Templates made for Standard Collection and the onboarding's steps (which
+	Frappe's module removal leaves, having no module of their own)."""
+	from dunning_plus.onboarding import CHECKS
+
+	names = [("Email Template", template_name(step, lang)) for step in TEXTS for lang in LANGUAGES]
+	names += [("Onboarding Step", step) for step in CHECKS]
+	for doctype, name in names:
+		if frappe.db.exists(doctype, name):
+			frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
