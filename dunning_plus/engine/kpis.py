@@ -105,14 +105,18 @@ class Rate:
 def promise_kept_rate(promises: Iterable[Promise], start: date, end: date) -> Rate:
 	"""Kept / promises whose date fell in [start, end]; cancelled promises do not count."""
 	due = [p for p in promises if start <= p.promised_date <= end and p.status != PromiseStatus.CANCELLED]
-	kept = [p for p in due if p.status == PromiseStatus.KEPT]
-	amount_due = sum((p.amount for p in due), Decimal(0))
+	return _rate([p for p in due if p.status == PromiseStatus.KEPT], due)
+
+
+def _rate(kept: list, of: list) -> Rate:
+	"""How many of ``of`` were kept, by count and by amount (each item has an ``amount``)."""
+	amount_of = sum((p.amount for p in of), Decimal(0))
 	amount_kept = sum((p.amount for p in kept), Decimal(0))
 	return Rate(
-		count=len(kept) / len(due) if due else None,
-		amount=float(amount_kept / amount_due) if amount_due else None,
+		count=len(kept) / len(of) if of else None,
+		amount=float(amount_kept / amount_of) if amount_of else None,
 		numerator=len(kept),
-		denominator=len(due),
+		denominator=len(of),
 	)
 
 
@@ -131,15 +135,7 @@ def plan_kept_rate(plans: Iterable[PlanOutcome], start: date, end: date) -> Rate
 		for p in plans
 		if p.status in (PlanStatus.COMPLETED, PlanStatus.BROKEN) and p.ended_on and start <= p.ended_on <= end
 	]
-	kept = [p for p in ended if p.status == PlanStatus.COMPLETED]
-	amount_ended = sum((p.amount for p in ended), Decimal(0))
-	amount_kept = sum((p.amount for p in kept), Decimal(0))
-	return Rate(
-		count=len(kept) / len(ended) if ended else None,
-		amount=float(amount_kept / amount_ended) if amount_ended else None,
-		numerator=len(kept),
-		denominator=len(ended),
-	)
+	return _rate([p for p in ended if p.status == PlanStatus.COMPLETED], ended)
 
 
 @dataclass(frozen=True)
