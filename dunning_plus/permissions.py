@@ -139,9 +139,12 @@ def _wanted(users: set[str]) -> set[tuple[str, str]]:
 	if not users or not customers_restricted():
 		return set()
 	cc = frappe.qb.DocType("Collection Case")
+	mine = cc.collector.isin(sorted(users))
+	for user in sorted(users):
+		mine = mine | cc._assign.like(f'%"{user}"%')
 	wanted = set()
 	for customer, collector, assign in (
-		frappe.qb.from_(cc).select(cc.customer, cc.collector, cc._assign).run()
+		frappe.qb.from_(cc).select(cc.customer, cc.collector, cc._assign).where(mine).run()
 	):
 		people = {collector, *frappe.parse_json(assign or "[]")}
 		for user in people & users:
