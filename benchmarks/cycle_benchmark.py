@@ -122,7 +122,7 @@ def open_instalments(frappe, company: str) -> int:
 
 
 def measure(frappe, company: str, day, label: str, deliver_sample: int) -> dict:
-	from dunning_plus.cycle import deliver_queued
+	from dunning_plus.cycle.delivering import deliver_queued
 	from dunning_plus.tasks import run_daily_cycle
 
 	stats = {"n": 0}

@@ -14,6 +14,7 @@ from frappe.utils import flt, getdate
 
 from dunning_plus.engine.money import to_money
 from dunning_plus.engine.schedule import RowAmount, split_outstanding
+from dunning_plus.links import withdraw_pending_actions
 
 OPEN = ("Expected", "Partly Paid")
 
@@ -114,7 +115,5 @@ def orders_of_payment(doc) -> list[str]:
 
 def check_cancel(so) -> None:
 	"""Cancelling an order cancels its deposits and withdraws their pending reminders."""
-	from dunning_plus.events.sales_invoice import withdraw_pending_actions
-
 	withdraw_pending_actions("Sales Order", so.name, _("Sales Order {0} was cancelled").format(so.name))
 	settle(so.name)

@@ -75,3 +75,13 @@ def _delete_draft_allocations(field: str, name: str) -> None:
 		"Advance Payment Allocation", filters={field: name, "docstatus": 0}, pluck="name"
 	):
 		frappe.delete_doc("Advance Payment Allocation", draft, ignore_permissions=True, force=True)
+
+
+def withdraw_pending_actions(reference_doctype: str, reference_name: str, reason: str) -> None:
+	"""Queued or pending-approval steps of a cancelled document (invoice, order) will never go out."""
+	ca = frappe.qb.DocType("Collection Action")
+	frappe.qb.update(ca).set(ca.status, "Skipped").set(ca.reason, reason).where(
+		(ca.reference_doctype == reference_doctype)
+		& (ca.reference_name == reference_name)
+		& ca.status.isin(["Queued", "Pending Approval"])
+	).run()

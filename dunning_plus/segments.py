@@ -139,7 +139,7 @@ def read_facts(company: str, customers: list[str], as_of=None) -> list[SegmentFa
 
 
 def _customers_to_segment(company: str) -> list[str]:
-	from dunning_plus.cycle import customers_with_open_items
+	from dunning_plus.cycle.deciding import customers_with_open_items
 
 	stored = frappe.get_all("Dunning Customer Segment", filters={"company": company}, pluck="customer")
 	return sorted(set(customers_with_open_items(company)) | set(stored))

@@ -75,7 +75,7 @@ def _companies_with_receivables() -> list[str]:
 def run_hourly_checks(as_of=None) -> dict:
 	as_of_dt = get_datetime(as_of) if as_of else now_datetime()
 	day = as_of_dt.date()
-	from dunning_plus.cycle import close_stale_runs
+	from dunning_plus.cycle.runs import close_stale_runs
 
 	out = {
 		"stale_runs": len(close_stale_runs(as_of_dt)),
@@ -105,7 +105,7 @@ def _check_plans(day) -> int:
 
 def _deliver_leftovers(now) -> int:
 	"""Steps decided more than half an hour ago but never delivered (a worker was killed) go out now."""
-	from dunning_plus.cycle import deliver_queued
+	from dunning_plus.cycle.delivering import deliver_queued
 
 	ca = frappe.qb.DocType("Collection Action")
 	rows = (

@@ -5,6 +5,7 @@ from frappe import _
 from frappe.utils import getdate, nowdate
 
 from dunning_plus import cases
+from dunning_plus.links import forget_document, withdraw_pending_actions
 from dunning_plus.promises import review_promises
 
 
@@ -53,8 +54,6 @@ def on_update_after_submit(doc, method=None):
 
 
 def on_trash(doc, method=None):
-	from dunning_plus.links import forget_document
-
 	forget_document("Sales Invoice", doc.name, doc.company, doc.customer)
 
 
@@ -63,13 +62,3 @@ def refresh(doc):
 	if doc.is_return:
 		review_promises(doc.company, doc.customer)
 	cases.flush()
-
-
-def withdraw_pending_actions(reference_doctype: str, reference_name: str, reason: str) -> None:
-	"""Queued or pending-approval steps of a cancelled document will never go out."""
-	ca = frappe.qb.DocType("Collection Action")
-	frappe.qb.update(ca).set(ca.status, "Skipped").set(ca.reason, reason).where(
-		(ca.reference_doctype == reference_doctype)
-		& (ca.reference_name == reference_name)
-		& ca.status.isin(["Queued", "Pending Approval"])
-	).run()

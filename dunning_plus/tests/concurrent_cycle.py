@@ -128,7 +128,7 @@ def main() -> None:
 def _run(spec: dict, result: dict) -> None:
 	from freezegun import freeze_time
 
-	from dunning_plus import cycle
+	from dunning_plus.cycle import deciding, transactions
 
 	cfg = frappe.get_doc("Dunning Plus Settings")
 	cfg.update(
@@ -150,7 +150,7 @@ def _run(spec: dict, result: dict) -> None:
 	zone = pytz.timezone(get_system_timezone())
 	frozen = zone.localize(get_datetime(spec["as_of"])).astimezone(pytz.utc)
 	steps = spec.get("steps")
-	real_check = cycle.rolled_back_by_database
+	real_check = transactions.rolled_back_by_database
 	result["retried"] = []
 
 	def rolled_back_by_database(e):
@@ -160,17 +160,19 @@ def _run(spec: dict, result: dict) -> None:
 		return False
 
 	with (
-		patch.object(cycle, "rolled_back_by_database", rolled_back_by_database),
+		patch.object(transactions, "rolled_back_by_database", rolled_back_by_database),
 		freeze_time(frozen, tick=True),
 		# A background worker's jobs, run in this process (RQ would run them in another one).
 		patch("frappe.enqueue", partial(real_enqueue, now=True)),
-		patch.object(cycle, "settings", return_value=cfg),
-		patch.object(cycle, "customers_with_open_items", return_value=spec["customers"]),
-		patch.object(cycle, "_lock_customer", _Choreography(steps, cycle._lock_customer).lock)
+		patch.object(transactions, "settings", return_value=cfg),
+		patch.object(deciding, "customers_with_open_items", return_value=spec["customers"]),
+		patch.object(deciding, "_lock_customer", _Choreography(steps, deciding._lock_customer).lock)
 		if steps
 		else nullcontext(),
-		patch.object(cycle, "commit", _Choreography(steps, cycle.commit).commit) if steps else nullcontext(),
-		patch.object(cycle, "_existing_keys", _Choreography(steps, cycle._existing_keys).existing_keys)
+		patch.object(transactions, "commit", _Choreography(steps, transactions.commit).commit)
+		if steps
+		else nullcontext(),
+		patch.object(deciding, "_existing_keys", _Choreography(steps, deciding._existing_keys).existing_keys)
 		if steps
 		else nullcontext(),
 	):

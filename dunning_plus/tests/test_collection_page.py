@@ -467,11 +467,11 @@ class CollectionPageTestCase(FrappeTestCase):
 		frappe.db.set_value("Customer", self.customer, "dunning_policy", policy)
 		frappe.db.set_single_value("Dunning Plus Settings", "sender_email_account", "_Test Email Account 1")
 		frappe.flags.dunning_plus_policies = None
-		from dunning_plus import cycle
+		from dunning_plus.cycle import deciding
 
 		with self.freeze_time(T, tick=True):
 			make_invoice(self.customer, add_days(T, -35))
-			cycle.process_customers(COMPANY, [self.customer], T)
+			deciding.process_customers(COMPANY, [self.customer], T)
 			case = case_of(self.customer)
 			comm = frappe.get_last_doc("Communication", {"reference_name": case.name})
 			url = collect_links.collect_url(case.name, "ap@page.example")

@@ -21,10 +21,10 @@ class CollectionCase(Document):
 		names = self._pending_actions() if self.status == "Pending Approval" else []
 		if not names:
 			return {"can_approve": False, "can_drop": False, "role": None}
-		from dunning_plus import cycle
+		from dunning_plus.cycle.delivering import rebuild_message
 
 		roles = set(frappe.get_roles(user))
-		msg, _rows = cycle.rebuild_message(self.company, self.customer, names)
+		msg, _rows = rebuild_message(self.company, self.customer, names)
 		role = msg.approval_role if msg else None
 		kinds = set(frappe.get_all("Collection Action", filters={"name": ["in", names]}, pluck="step_kind"))
 		manager = bool(roles & {"Collections Manager", "System Manager"}) or user == "Administrator"
@@ -255,9 +255,9 @@ class CollectionCase(Document):
 	def send_now(self) -> dict:
 		"""Takes the steps due for this customer today, now, instead of waiting for the daily run."""
 		self.check_permission("write")
-		from dunning_plus import cycle
+		from dunning_plus.cycle.deciding import process_customers
 
-		res = cycle.process_customers(self.company, [self.customer], nowdate(), "Send", run=None)
+		res = process_customers(self.company, [self.customer], nowdate(), "Send", run=None)
 		if res.errors:
 			frappe.throw(res.errors[0]["error"], title=_("Could Not Send"))
 		if not res.messages:
@@ -275,17 +275,17 @@ class CollectionCase(Document):
 	def approve_pending(self) -> str:
 		"""Sends the steps waiting for approval (or books the approved write-off)."""
 		self.check_permission("read")
-		from dunning_plus import cycle
+		from dunning_plus.cycle.approvals import approve_actions
 
 		names = self._pending_actions()
 		if not names:
 			frappe.throw(_("Nothing on this case is waiting for approval."))
-		return cycle.approve_actions(self.name, names)
+		return approve_actions(self.name, names)
 
 	@frappe.whitelist()
 	def drop_pending(self, reason: str):
 		self.check_permission("read")
-		from dunning_plus import cycle
+		from dunning_plus.cycle.approvals import drop_actions
 
 		names = self._pending_actions()
 		if not names:
@@ -296,7 +296,7 @@ class CollectionCase(Document):
 			frappe.throw(
 				_("Only a Collections Manager can drop a write-off proposal."), frappe.PermissionError
 			)
-		cycle.drop_actions(self.name, names, reason)
+		drop_actions(self.name, names, reason)
 
 	@frappe.whitelist()
 	def resolve(self, resolution: str, note: str | None = None):

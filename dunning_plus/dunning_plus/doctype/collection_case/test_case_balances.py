@@ -97,7 +97,7 @@ class TestCaseBalances(CycleTestCase):
 		for text in (later.name, pe.name, "Open Credits", "Balance Due"):
 			self.assertIn(text, html)
 		# the message lists the credit beside the netted items
-		msg, _rows = frappe.get_attr("dunning_plus.cycle.rebuild_message")(
+		msg, _rows = frappe.get_attr("dunning_plus.cycle.delivering.rebuild_message")(
 			COMPANY,
 			self.customer,
 			frappe.get_all(

@@ -7,7 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import getdate
 from frappe.utils.background_jobs import is_job_enqueued
 
-from dunning_plus import cycle
+from dunning_plus.cycle import approvals, runs
 
 
 class DunningRun(Document):
@@ -19,10 +19,10 @@ class DunningRun(Document):
 		self.db_set("status", "Queued")
 		job_id = f"dunning_run::{self.name}"
 		if frappe.flags.in_test:
-			cycle.execute_run(self.name)
+			runs.execute_run(self.name)
 		elif not is_job_enqueued(job_id):
 			frappe.enqueue(
-				cycle.execute_run,
+				runs.execute_run,
 				queue="long",
 				timeout=3600,
 				job_id=job_id,
@@ -37,9 +37,9 @@ class DunningRun(Document):
 	def send_selected(self, rows: list[str] | None = None) -> int:
 		"""Sends the proposed messages ticked in the Select column, or named in ``rows``."""
 		self.check_permission("submit")
-		return cycle.review_run_messages(self.name, send=True, rows=rows)
+		return approvals.review_run_messages(self.name, send=True, rows=rows)
 
 	@frappe.whitelist()
 	def drop_selected(self, reason: str | None = None, rows: list[str] | None = None) -> int:
 		self.check_permission("submit")
-		return cycle.review_run_messages(self.name, send=False, reason=reason, rows=rows)
+		return approvals.review_run_messages(self.name, send=False, reason=reason, rows=rows)

@@ -9,7 +9,7 @@ import pymysql
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, flt, getdate
 
-from dunning_plus import cycle
+from dunning_plus.cycle import deciding, delivering, run_log, runs, transactions
 from dunning_plus.tasks import expire_blocks, run_daily_cycle, run_hourly_checks
 from dunning_plus.tests.utils import (
 	COMPANY,
@@ -198,13 +198,13 @@ class TestDunningRun(CycleTestCase):
 
 		si = self.overdue_invoice()
 		with self.freeze_time(add_days(D0, 40), tick=True):
-			msg, _rows = cycle.rebuild_message(COMPANY, self.customer, [])
+			msg, _rows = delivering.rebuild_message(COMPANY, self.customer, [])
 			self.assertIsNone(msg)
-			cycle.process_customers(COMPANY, [self.customer], add_days(D0, 40), deliver_now=False)
+			deciding.process_customers(COMPANY, [self.customer], add_days(D0, 40), deliver_now=False)
 			names = frappe.get_all(
 				"Collection Action", filters={"customer": self.customer, "status": "Queued"}, pluck="name"
 			)
-			msg, _rows = cycle.rebuild_message(COMPANY, self.customer, names)
+			msg, _rows = delivering.rebuild_message(COMPANY, self.customer, names)
 			ctx = message_context(msg, case_of(self.customer).name)
 		self.assertEqual([i["invoice"] for i in ctx["items"]], [si.name])
 		self.assertTrue(ctx["pay_link"].endswith(f"/invoices/{si.name}"))
@@ -221,13 +221,13 @@ class TestDunningRun(CycleTestCase):
 		self.overdue_invoice()
 		day = add_days(D0, 40)
 		with self.freeze_time(day, tick=True):
-			first = cycle.process_customers(COMPANY, [self.customer], day)
+			first = deciding.process_customers(COMPANY, [self.customer], day)
 			# the second worker read before the first committed: it sees no taken step, and loses on insert
 			with (
-				patch("dunning_plus.cycle._existing_keys", return_value=set()),
+				patch("dunning_plus.cycle.deciding._existing_keys", return_value=set()),
 				patch("dunning_plus.ledger.read_taken", return_value={}),
 			):
-				second = cycle.process_customers(COMPANY, [self.customer], day)
+				second = deciding.process_customers(COMPANY, [self.customer], day)
 		self.assertEqual((first.messages, second.messages, second.skipped, len(second.errors)), (1, 0, 1, 0))
 		self.assertEqual(len(self.communications()), 1)
 
@@ -239,7 +239,7 @@ class TestDunningRun(CycleTestCase):
 		self.overdue_invoice(other)
 		day = add_days(D0, 40)
 		first, second = sorted([self.customer, other])
-		real = cycle.deliver
+		real = delivering.deliver
 
 		def dies_on_second(msg, *args, **kwargs):
 			if msg.customer == second:
@@ -252,17 +252,17 @@ class TestDunningRun(CycleTestCase):
 
 		with self.freeze_time(day, tick=True):
 			with (
-				patch("dunning_plus.cycle.deliver", side_effect=dies_on_second),
-				patch("dunning_plus.cycle.commit", side_effect=commit_point),
+				patch("dunning_plus.cycle.delivering.deliver", side_effect=dies_on_second),
+				patch("dunning_plus.cycle.transactions.commit", side_effect=commit_point),
 				self.assertRaises(SystemExit),
 			):
-				cycle.process_customers(COMPANY, [first, second], day)
+				deciding.process_customers(COMPANY, [first, second], day)
 			frappe.db.rollback(save_point="dp_test_committed")
 			self.assertEqual(len(self.communications(first)), 1)
 			# the second customer's step was decided and recorded, but the kill stopped its delivery
 			self.assertEqual([s.status for s in self.steps(second)], ["Queued"])
 			self.assertEqual(self.communications(second), [])
-			cycle.process_customers(COMPANY, [first, second], day)
+			deciding.process_customers(COMPANY, [first, second], day)
 		self.assertEqual(len(self.communications(first)), 1)
 		self.assertEqual(len(self.communications(second)), 1)
 		self.assertEqual([s.status for s in self.steps(second)], ["Sent"])
@@ -479,7 +479,7 @@ class TestRunsAlwaysClose(CycleTestCase):
 
 	def test_a_customer_the_database_rolled_back_is_tried_again(self):
 		self.overdue_invoice()
-		real = cycle.cases.refresh_case
+		real = deciding.cases.refresh_case
 		calls = []
 
 		def deadlocks_once(*args, **kwargs):
@@ -490,7 +490,7 @@ class TestRunsAlwaysClose(CycleTestCase):
 				)
 			return real(*args, **kwargs)
 
-		with patch.object(cycle.cases, "refresh_case", side_effect=deadlocks_once):
+		with patch.object(deciding.cases, "refresh_case", side_effect=deadlocks_once):
 			run = self.run_on(add_days(D0, 40))
 		self.assertEqual(calls[:2], [self.customer, self.customer])
 		self.assertEqual([e.error for e in run.errors], [])
@@ -503,24 +503,24 @@ class TestRunsAlwaysClose(CycleTestCase):
 	def test_a_lock_wait_timeout_is_tried_again_and_gives_up_after_three_attempts(self):
 		self.overdue_invoice()
 		timeout = frappe.QueryTimeoutError(pymysql.err.OperationalError(1205, "Lock wait timeout exceeded"))
-		with patch.object(cycle, "_lock_customer", side_effect=timeout) as lock:
+		with patch.object(deciding, "_lock_customer", side_effect=timeout) as lock:
 			run = self.run_on(add_days(D0, 40))
-		self.assertEqual(lock.call_count, cycle.RETRIES)
+		self.assertEqual(lock.call_count, transactions.RETRIES)
 		self.assertEqual((run.status, run.messages_count, len(run.errors)), ("Failed", 0, 1))
 		self.assertIn("Lock wait timeout", run.errors[0].error)
 		self.assertEqual(self.steps(), [])  # nothing half-written: the next run takes the step
 
 	def test_messages_a_concurrent_run_delivered_first_still_close_the_run(self):
 		self.overdue_invoice()
-		real = cycle._record_batch
+		real = run_log.record_batch
 
 		def other_run_delivers_first(run_name, res):
 			# another run of the day found the committed decision undelivered and sent it before this
 			# run wrote its rows (seen with two workers: the run then stayed Running)
-			cycle.deliver_queued(COMPANY, list(res.to_deliver))
+			delivering.deliver_queued(COMPANY, list(res.to_deliver))
 			return real(run_name, res)
 
-		with patch.object(cycle, "_record_batch", side_effect=other_run_delivers_first):
+		with patch.object(run_log, "record_batch", side_effect=other_run_delivers_first):
 			run = self.run_on(add_days(D0, 40))
 		self.assertEqual(
 			(run.status, run.messages_count, run.sent_count, run.waiting_count), ("Completed", 1, 1, 0)
@@ -532,8 +532,8 @@ class TestRunsAlwaysClose(CycleTestCase):
 		self.overdue_invoice()
 		with (
 			# one batch whatever other tests left open on the site
-			patch.object(cycle, "customers_with_open_items", return_value=[self.customer]),
-			patch.object(cycle, "process_customers", side_effect=RuntimeError("the database went away")),
+			patch.object(deciding, "customers_with_open_items", return_value=[self.customer]),
+			patch.object(deciding, "process_customers", side_effect=RuntimeError("the database went away")),
 		):
 			run = self.run_on(add_days(D0, 40))
 		self.assertEqual((run.status, run.batches_done, run.batches_total), ("Failed", 1, 1))
@@ -542,7 +542,9 @@ class TestRunsAlwaysClose(CycleTestCase):
 		self.assertTrue(run.finished_at)
 
 	def test_a_run_that_cannot_start_is_failed_with_the_reason(self):
-		with patch.object(cycle, "customers_with_open_items", side_effect=RuntimeError("no customers table")):
+		with patch.object(
+			deciding, "customers_with_open_items", side_effect=RuntimeError("no customers table")
+		):
 			run = self.run_on(add_days(D0, 40))
 		self.assertEqual(run.status, "Failed")
 		self.assertIn("no customers table", run.status_reason)
@@ -555,7 +557,7 @@ class TestRunsAlwaysClose(CycleTestCase):
 		for c in (self.customer, *others):
 			self.overdue_invoice(c)
 		day = add_days(D0, 40)
-		real = cycle.run_batch
+		real = runs.run_batch
 		left = []
 
 		def killed_after_first_batch(run_name, batch_no, customers):
@@ -564,8 +566,10 @@ class TestRunsAlwaysClose(CycleTestCase):
 			left.append((run_name, batch_no, customers))  # the worker died: nothing of it is written
 
 		with (
-			patch.object(cycle, "run_batch", side_effect=killed_after_first_batch),
-			patch.object(cycle, "customers_with_open_items", return_value=sorted([self.customer, *others])),
+			patch.object(runs, "run_batch", side_effect=killed_after_first_batch),
+			patch.object(
+				deciding, "customers_with_open_items", return_value=sorted([self.customer, *others])
+			),
 		):
 			run = self.run_on(day)
 		self.assertEqual((run.status, run.batches_done, run.batches_total), ("Running", 1, 2))
@@ -597,7 +601,7 @@ class TestRunsAlwaysClose(CycleTestCase):
 	def test_a_run_no_worker_took_up_is_marked_stale(self):
 		self.overdue_invoice()
 		day = add_days(D0, 40)
-		with patch.object(cycle, "execute_run"):
+		with patch.object(runs, "execute_run"):
 			run = self.run_on(day)
 		self.assertEqual(run.status, "Queued")
 		with self.freeze_time(day, tick=True):

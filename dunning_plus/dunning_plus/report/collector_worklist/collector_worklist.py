@@ -28,7 +28,7 @@ from dunning_plus import report_data
 from dunning_plus.permissions import is_restricted
 
 SLA_SOON_HOURS = 24
-# the approval request the cycle gives each approver (cycle._request_approval)
+# the approval request the cycle gives each approver (cycle.recording.request_approval)
 APPROVAL_TODO = "Approve or drop"
 
 

@@ -1,0 +1,343 @@
+"""Deciding a batch of customers: their open position read in a few set-based queries, the engine's
+plan, and per customer, under its row lock and inside a unit of work of its own: the steps not taken
+yet are recorded, the case recomputed once, and the messages queued, held for approval or proposed."""
+
+from __future__ import annotations
+
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+import frappe
+from frappe import _
+from frappe.utils import cint, flt, getdate, now_datetime, nowdate
+
+from dunning_plus import cases, ledger
+from dunning_plus.cycle import delivering, recording, transactions
+from dunning_plus.engine.cadence import Message, plan_cycle
+from dunning_plus.policies import policy_book
+
+
+def customers_with_open_items(company: str) -> list[str]:
+	"""Customers with an open invoice or an open expected deposit in the company."""
+	si = frappe.qb.DocType("Sales Invoice")
+	ed = frappe.qb.DocType("Expected Deposit")
+	invoices = (
+		frappe.qb.from_(si)
+		.select(si.customer)
+		.distinct()
+		.where(
+			(si.company == company) & (si.docstatus == 1) & (si.is_return == 0) & (si.outstanding_amount > 0)
+		)
+	)
+	deposits = (
+		frappe.qb.from_(ed)
+		.select(ed.customer)
+		.distinct()
+		.where((ed.company == company) & ed.status.isin(["Expected", "Partly Paid"]))
+	)
+	return sorted({r[0] for r in invoices.run()} | {r[0] for r in deposits.run()})
+
+
+def batches(items: list, size: int) -> list[list]:
+	size = max(cint(size) or 200, 1)
+	return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@dataclass
+class BatchData:
+	"""What a batch read once, shared by its customers' case recomputes."""
+
+	instalments: dict[str, list]
+	book: object
+	profiles: dict
+	promises: list = field(default_factory=list)
+	disputes: list = field(default_factory=list)
+	ctx: object = None
+	credits: list = field(default_factory=list)
+	planned: dict = field(default_factory=dict)
+
+
+class BatchResult:
+	def __init__(self):
+		self.evaluated = 0
+		self.actions = 0
+		self.messages = 0
+		self.sent = 0
+		self.held = 0
+		self.skipped = 0
+		self.to_deliver: list[str] = []
+		self.by_step: dict[str, int] = defaultdict(int)
+		self.rows: list[dict] = []
+		self.errors: list[dict] = []
+
+	def add(self, other: BatchResult) -> None:
+		"""Adds one customer's result, once its work is committed."""
+		for name in ("evaluated", "actions", "messages", "sent", "held", "skipped"):
+			setattr(self, name, getattr(self, name) + getattr(other, name))
+		self.to_deliver.extend(other.to_deliver)
+		for k, v in other.by_step.items():
+			self.by_step[k] += v
+		self.rows.extend(other.rows)
+		self.errors.extend(other.errors)
+
+
+def process_customers(
+	company: str,
+	customers: list[str],
+	as_of=None,
+	mode: str = "Send",
+	run: str | None = None,
+	limit: int | None = None,
+	deliver_now: bool = True,
+) -> BatchResult:
+	"""Plans, records and (unless ``deliver_now`` is off) delivers for ``customers`` of ``company`` on
+	``as_of``; safe to run again. Messages left undelivered by an earlier run go out too."""
+	as_of = getdate(as_of or nowdate())
+	res = BatchResult()
+	if not customers:
+		return res
+	from dunning_plus.plans import refresh_plans
+
+	refresh_plans(company, customers, as_of)
+	instalments, credits, _netting = ledger.read_position(company, customers)
+	profiles = ledger.read_customers(customers)
+	book = policy_book(company)
+	promises = ledger.read_promises(company, customers)
+	disputes = ledger.read_disputes(company, customers)
+	planned = ledger.read_planned(company, customers)
+	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes, planned)
+	by_inst: dict[str, list] = defaultdict(list)
+	for inst in instalments:
+		by_inst[inst.customer].append(inst)
+	with_messages = sorted({m.customer for m in plan.messages})
+	batch = BatchData(
+		by_inst,
+		book,
+		profiles,
+		promises,
+		disputes,
+		cases.CaseContext.load(company, with_messages, as_of),
+		credits,
+		planned,
+	)
+	res.evaluated = plan.evaluated
+	res.held = len(plan.holds)
+	by_customer: dict[str, list[Message]] = defaultdict(list)
+	for msg in plan.messages:
+		by_customer[msg.customer].append(msg)
+	cfg = transactions.settings()
+	# The reads are done: each customer is a transaction of its own whose first plain read comes
+	# after the customer's lock, so it sees what a concurrent run committed for that customer.
+	transactions.commit()
+	for customer, messages in by_customer.items():
+		if limit is not None and res.messages >= limit:
+			break
+		_take_customer(company, customer, messages, as_of, mode, run, cfg, book, res, batch)
+	res.to_deliver = list(dict.fromkeys([*res.to_deliver, *delivering.undelivered(company, customers)]))
+	if deliver_now and res.to_deliver:
+		sent, _errors = delivering.deliver_queued(company, res.to_deliver, run)
+		res.sent += sent
+	# Cases whose next action fell due today (a promise or block ran out) are brought up to date.
+	for customer in sorted(_cases_due(company, customers, as_of) - set(by_customer)):
+		try:
+			transactions.retrying(cases.refresh_case, company, customer, as_of)
+		except Exception as e:
+			res.errors.append(
+				{"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
+			)
+	transactions.commit()
+	return res
+
+
+def _take_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult, batch) -> None:
+	"""Decides and records one customer's messages in a transaction of its own, under its lock."""
+	for attempt in range(1, transactions.RETRIES + 1):
+		savepoint = f"dp_{frappe.generate_hash(length=8)}"
+		frappe.db.savepoint(savepoint)
+		part = BatchResult()
+		seen = _context_of(batch, customer)
+		try:
+			_process_customer(company, customer, messages, as_of, mode, run, cfg, book, part, batch)
+			transactions.commit()
+		except Exception as e:
+			transactions.undo(savepoint)
+			_restore_context(batch, customer, seen)
+			if transactions.rolled_back_by_database(e) and attempt < transactions.RETRIES:
+				transactions.backoff(attempt)
+				continue
+			if isinstance(e, frappe.UniqueValidationError | frappe.DuplicateEntryError):
+				# Another worker took these steps between our check and our insert: it sends, we skip.
+				res.skipped += 1
+				return
+			res.errors.append(
+				{"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
+			)
+			case = cases.open_case_name(company, customer)
+			if case:
+				frappe.get_doc("Collection Case", case).add_comment(
+					"Info", _("The collection run could not act for this customer: {0}").format(str(e)[:500])
+				)
+			transactions.commit()
+			return
+		res.add(part)
+		return
+
+
+def _context_of(batch, customer: str):
+	"""What the batch's shared case context holds for ``customer``, to put back if its work is undone
+	(the context is memory: a rollback does not reach it)."""
+	ctx = batch.ctx if batch is not None else None
+	if ctx is None:
+		return None
+	history = ctx.history.get(customer)
+	return (
+		None if history is None else {k: list(v) for k, v in history.items()},
+		customer in ctx.pending_approval,
+	)
+
+
+def _restore_context(batch, customer: str, seen) -> None:
+	if seen is None:
+		return
+	history, pending = seen
+	if history is None:
+		batch.ctx.history.pop(customer, None)
+	else:
+		batch.ctx.history[customer] = history
+	if pending:
+		batch.ctx.pending_approval.add(customer)
+	else:
+		batch.ctx.pending_approval.discard(customer)
+
+
+def _cases_due(company: str, customers: list[str], as_of) -> set[str]:
+	cc = frappe.qb.DocType("Collection Case")
+	rows = (
+		frappe.qb.from_(cc)
+		.select(cc.customer)
+		.where(
+			(cc.company == company)
+			& cc.customer.isin(customers)
+			& cc.status.notin(cases.CLOSED)
+			& ((cc.next_action_date <= as_of) | cc.next_action_date.isnull())
+		)
+		.run()
+	)
+	return {r[0] for r in rows}
+
+
+def _lock_customer(customer: str) -> None:
+	c = frappe.qb.DocType("Customer")
+	frappe.qb.from_(c).select(c.name).where(c.name == customer).for_update().run()
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+	if not keys:
+		return set()
+	ca = frappe.qb.DocType("Collection Action")
+	return {
+		r[0]
+		for r in frappe.qb.from_(ca).select(ca.idempotency_key).where(ca.idempotency_key.isin(keys)).run()
+	}
+
+
+def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult, batch=None):
+	_lock_customer(customer)
+	keys = [a.key for m in messages for a in m.actions]
+	done = _existing_keys(keys)
+	todo = []
+	for m in messages:
+		fresh = [a for a in m.actions if a.key not in done]
+		if fresh:
+			m.actions = fresh
+			todo.append(m)
+	if not todo:
+		return
+	statuses = {}
+	names: dict[str, list[str]] = {}
+	for msg in todo:
+		if msg.needs_approval:
+			statuses[msg.key] = "Pending Approval"
+		elif mode == "Proposal":
+			statuses[msg.key] = "Proposed"
+		else:
+			statuses[msg.key] = "Queued"
+		names[msg.key] = recording.write_actions(msg, run, statuses[msg.key], as_of)
+		if batch is not None and batch.ctx is not None:
+			now = now_datetime()
+			batch.ctx.add_steps(
+				customer,
+				[
+					{
+						"payment_schedule": a.instalment.id,
+						"step_code": code,
+						"level": a.step.level if code == a.step.code else 0,
+						"action_date": as_of,
+						"creation": now,
+						"status": statuses[msg.key] if code == a.step.code else "Skipped",
+						"collection_case": None,
+					}
+					for a in msg.actions
+					for code in (*a.skipped, a.step.code)
+				],
+			)
+	# One recompute of the case, now that the steps are recorded; then the steps point to it.
+	case = cases.refresh_case(
+		company,
+		customer,
+		as_of,
+		data=_case_data(batch, customer, todo),
+		ctx=batch.ctx if batch is not None else None,
+	)
+	if case:
+		ca = frappe.qb.DocType("Collection Action")
+		all_names = [n for ns in names.values() for n in ns]
+		frappe.qb.update(ca).set(ca.collection_case, case).where(ca.name.isin(all_names)).run()
+	for msg in todo:
+		channel = msg.delivery_channel
+		status = statuses[msg.key]
+		row = {
+			"customer": customer,
+			"collection_case": case,
+			"step_code": msg.lead.code,
+			"channel": recording.CHANNEL_LABEL[channel],
+			"items_count": len(msg.actions),
+			"total": flt(msg.total),
+			"fee": flt(msg.fee),
+			"currency": msg.currency,
+			"message_key": msg.key,
+			"status": status,
+		}
+		if status == "Pending Approval":
+			recording.request_approval(msg, case)
+		elif status == "Queued":
+			res.to_deliver.append(msg.key)
+		res.rows.append(row)
+		res.messages += 1
+		res.actions += len(msg.actions)
+		res.by_step[f"{msg.lead.code}/{recording.CHANNEL_LABEL[channel]}"] += 1
+
+
+def _case_data(batch, customer: str, todo: list[Message]):
+	"""The batch's reads for one customer, with the steps just taken, so the case recompute
+	needs no second read of the ledger."""
+	if batch is None:
+		return None
+	new: dict[str, tuple[str, ...]] = defaultdict(tuple)
+	for msg in todo:
+		for a in msg.actions:
+			new[a.instalment.id] += (*a.skipped, a.step.code)
+	instalments = [
+		replace(i, taken=(*i.taken, *new[i.id])) if i.id in new else i
+		for i in batch.instalments.get(customer, [])
+	]
+	return cases.CaseData(
+		instalments=instalments,
+		book=batch.book,
+		profiles={customer: batch.profiles[customer]} if customer in batch.profiles else {},
+		promises=[p for p in batch.promises if p.customer == customer],
+		disputes=[d for d in batch.disputes if d.customer == customer],
+		credits=[c for c in batch.credits if c.customer == customer],
+		planned={i.id: batch.planned[i.id] for i in instalments if i.id in batch.planned},
+	)

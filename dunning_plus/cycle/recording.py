@@ -1,0 +1,142 @@
+"""Recording a decided message: its Collection Action audit rows (the unique idempotency key makes
+a step happen once) and, for a step that needs approval, the approvers' tasks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Concat, IfNull
+from frappe.utils import flt, now_datetime, nowdate
+
+from dunning_plus import delivery, ledger
+from dunning_plus.engine.cadence import Message
+from dunning_plus.engine.policy import Channel
+from dunning_plus.formatting import money
+from dunning_plus.policies import KIND_FROM_ENGINE
+
+CHANNEL_LABEL = {c: c.label for c in Channel}
+
+
+REFERENCE_OF_TRACK = {"invoice": "Sales Invoice", "deposit": "Sales Order", "plan": "Payment Plan"}
+
+
+ACTION_FIELDS = (
+	"name",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+	"docstatus",
+	"idx",
+	"customer",
+	"company",
+	"action_date",
+	"action_type",
+	"status",
+	"step_code",
+	"step_kind",
+	"level",
+	"channel",
+	"reference_doctype",
+	"reference_name",
+	"payment_schedule",
+	"amount",
+	"currency",
+	"message_key",
+	"dunning_run",
+	"idempotency_key",
+	"details",
+	"reason",
+)
+
+
+def write_actions(msg: Message, run: str | None, status: str, as_of) -> list[str]:
+	"""The audit rows of one message in one statement; the unique key rejects a step taken twice.
+
+	Steps passed over by the catch-up rule are named in the taken step's details: the engine only
+	needs the highest step taken, and a first run after install would otherwise write several rows
+	per item."""
+	start = now_datetime()
+	user = frappe.session.user
+	rows, names = [], []
+	for n, a in enumerate(msg.actions):
+		created = start + timedelta(microseconds=n)  # keeps the audit trail in order
+		details = _("Due since {0}, {1} days after the due date.").format(a.fire_date, a.days_overdue)
+		if a.skipped:
+			details += " " + _(
+				"Passed over after a pause or downtime (only the highest due step is sent): {0}."
+			).format(", ".join(a.skipped))
+		name = frappe.generate_hash(length=10)
+		names.append(name)
+		rows.append(
+			(
+				name,
+				created,
+				created,
+				user,
+				user,
+				0,
+				0,
+				msg.customer,
+				msg.company,
+				as_of,
+				"Step",
+				status,
+				a.step.code,
+				KIND_FROM_ENGINE[a.step.kind.value],
+				a.step.level,
+				CHANNEL_LABEL[msg.delivery_channel],
+				REFERENCE_OF_TRACK[a.instalment.track.value],
+				a.instalment.invoice,
+				a.instalment.id,
+				flt(a.amount),
+				msg.currency,
+				msg.key,
+				run,
+				a.key,
+				details,
+				None,
+			)
+		)
+	try:
+		ledger.fast_insert("Collection Action", ACTION_FIELDS, rows)
+	except Exception as e:
+		if frappe.db.is_duplicate_entry(e):
+			raise frappe.DuplicateEntryError("Collection Action", msg.key, e)
+		raise
+	return names
+
+
+def appended(column, text):
+	"""An audit note added after what the row already says."""
+	return Concat(IfNull(column, ""), " ", text)
+
+
+def request_approval(msg: Message, case: str) -> None:
+	role = msg.approval_role
+	for user in delivery.users_with_role(role)[:5]:
+		if not frappe.db.exists(
+			"ToDo",
+			{
+				"allocated_to": user,
+				"reference_type": "Collection Case",
+				"reference_name": case,
+				"status": "Open",
+			},
+		):
+			frappe.get_doc(
+				{
+					"doctype": "ToDo",
+					"allocated_to": user,
+					"role": role,
+					"reference_type": "Collection Case",
+					"reference_name": case,
+					"date": nowdate(),
+					"priority": "High",
+					"description": _("Approve or drop {0} for {1} ({2})").format(
+						_(msg.lead.title), msg.customer, money(msg.total, msg.currency)
+					),
+				}
+			).insert(ignore_permissions=True)
