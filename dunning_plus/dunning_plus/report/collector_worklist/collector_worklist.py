@@ -29,7 +29,7 @@ from dunning_plus.permissions import is_restricted
 
 SLA_SOON_HOURS = 24
 # the approval request the cycle gives each approver (cycle.recording.request_approval)
-APPROVAL_TODO = "Approve or drop"
+APPROVAL_TASK_PREFIX = "Approve or drop"
 
 
 def execute(filters=None):
@@ -177,7 +177,7 @@ def _tasks_due(cases: list[str], as_of) -> dict[str, int]:
 			& todo.reference_name.isin(cases)
 			& (todo.status == "Open")
 			& (todo.date.isnull() | (todo.date <= as_of))
-			& todo.description.not_like(f"%{_(APPROVAL_TODO)}%")
+			& todo.description.not_like(f"%{_(APPROVAL_TASK_PREFIX)}%")
 		)
 		.groupby(todo.reference_name)
 		.run()
