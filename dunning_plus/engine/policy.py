@@ -123,7 +123,7 @@ class PolicyStep:
 	def needs_approval(self) -> bool:
 		return bool(self.approval_role)
 
-	@property
+	@cached_property
 	def severity(self) -> int:
 		return SEVERITY[self.kind]
 
@@ -156,6 +156,7 @@ class TrackSteps:
 	steps: tuple[PolicyStep, ...]
 	effective_offsets: tuple[int, ...]
 	index_by_code: Mapping[str, int]
+	codes: tuple[str, ...] = ()  # the steps' codes, in order (a slice of it names skipped steps)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class Policy:
 				steps=steps,
 				effective_offsets=tuple(self.effective_offset(s) for s in steps),
 				index_by_code={s.code: i for i, s in enumerate(steps)},
+				codes=tuple(s.code for s in steps),
 			)
 		return tracks
 
