@@ -704,3 +704,30 @@ def test_email_without_address_falls_back_to_a_task(policy):
 	without = Message("Co", "A", "USD", Channel.EMAIL, policy.name, step, [], email=None)
 	assert with_email.delivery_channel == Channel.EMAIL
 	assert without.delivery_channel == Channel.TASK
+
+
+@given(scenarios(), st.lists(st.integers(0, 200), min_size=1, max_size=10, unique=True).map(sorted))
+def test_property_a_resolution_cache_kept_across_days_changes_no_plan(scenario, day_offsets):
+	"""The backtest keeps the policy resolution from day to day: the plans are those of fresh runs."""
+	policy, items, disputes = scenario
+	book = book_for(policy)
+	kept: dict = {}
+	for offset in day_offsets:
+		on = START + timedelta(days=offset)
+		fresh = plan_cycle(items, on, book, disputes=disputes)
+		cached = plan_cycle(items, on, book, disputes=disputes, resolutions=kept)
+		assert [(a.key, a.fire_date, a.amount) for a in cached.actions] == [
+			(a.key, a.fire_date, a.amount) for a in fresh.actions
+		]
+		assert [(h.instalment.id, h.reason, h.until) for h in cached.holds] == [
+			(h.instalment.id, h.reason, h.until) for h in fresh.holds
+		]
+		assert [m.key for m in cached.messages] == [m.key for m in fresh.messages]
+		items = take(items, fresh)
+
+
+def test_weekend_hold_names_the_next_business_day_for_every_item(book):
+	items = [instalment(f"INV-{n}/1", due="2024-01-03") for n in range(3)]
+	plan = plan_cycle(items, day("2024-01-06"), book)  # a Saturday, R+3 due
+	assert [(h.reason, h.until) for h in plan.holds] == [(HoldReason.NOT_BUSINESS_DAY, day("2024-01-08"))] * 3
+	assert plan.actions == []

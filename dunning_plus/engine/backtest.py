@@ -19,8 +19,10 @@ messages are counted. The history is only read.
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -129,6 +131,25 @@ def replay(
 	respond: Respond | None = None,
 ) -> Replay:
 	"""Runs the cycle for every day from ``start`` to ``end`` inclusive."""
+	with _collector_paused():
+		return _replay(history, book, start, end, progress, respond)
+
+
+@contextmanager
+def _collector_paused():
+	"""A replay keeps millions of small objects alive (every day's plan) and makes no reference
+	cycles: the cyclic garbage collector would only rescan them again and again (a third of the time
+	of a year's replay, and more of its summary)."""
+	paused = gc.isenabled()
+	gc.disable()
+	try:
+		yield
+	finally:
+		if paused:
+			gc.enable()
+
+
+def _replay(history, book, start, end, progress, respond) -> Replay:
 	if end < start:
 		raise LedgerError(_("The simulation ends ({0}) before it starts ({1})."), end, start)
 	if not book.policies:
@@ -162,11 +183,12 @@ def replay(
 	with_pauses = {p.customer for p in history.promises} | {d.customer for d in history.disputes}
 	open_by_customer: dict[str, dict[str, HistoryRow]] = {}
 	wake_of: dict[str, int] = {}
-	wake_heap: list[tuple[int, str]] = []
+	wake_at: dict[int, list[str]] = {}  # day ordinal -> the rows whose next step comes due that day
 	awake: set[str] = set()
 	customer_of: dict[str, str] = {}
 	seen: dict[str, Instalment] = {}  # the row as last planned: reused while nothing about it changed
 	tracks: dict[tuple, tuple | None] = {}
+	resolutions: dict = {}  # the planner's policy resolution, kept from day to day
 
 	def next_wake(row: HistoryRow, codes: tuple[str, ...]) -> int | None:
 		key = (row.policy, row.customer, row.company, row.track)
@@ -179,16 +201,20 @@ def replay(
 		if hit is None:
 			return None
 		offsets, index = hit
-		nxt = max((index.get(c, -1) for c in codes), default=-1) + 1
+		# the replay takes a row's steps in rising order: the last one taken is its highest
+		nxt = index.get(codes[-1], -1) + 1 if codes else 0
 		return row.due_date.toordinal() + offsets[nxt] if nxt < len(offsets) else None
 
-	def schedule_wake(row: HistoryRow, codes: tuple[str, ...]) -> None:
+	def schedule_wake(row: HistoryRow, codes: tuple[str, ...], today: int) -> None:
 		w = next_wake(row, codes)
 		if w is None:
 			wake_of.pop(row.id, None)
+		elif w <= today:
+			wake_of[row.id] = w
+			awake.add(row.id)
 		else:
 			wake_of[row.id] = w
-			heapq.heappush(wake_heap, (w, row.id))
+			wake_at.setdefault(w, []).append(row.id)
 
 	live_promises: list[Promise] = []  # recorded by the day, until PROMISE_VISIBLE_DAYS after their date
 	next_promise = 0
@@ -208,38 +234,39 @@ def replay(
 			r = rows[visible]
 			open_by_customer.setdefault(r.customer, {})[r.id] = r
 			customer_of[r.id] = r.customer
-			schedule_wake(r, ())
+			schedule_wake(r, (), day_ord)
 			visible += 1
-		while wake_heap and wake_heap[0][0] <= day_ord:
-			w, rid = heapq.heappop(wake_heap)
-			if wake_of.get(rid) == w:
+		for rid in wake_at.pop(day_ord, ()):
+			if wake_of.get(rid) == day_ord:
 				awake.add(rid)
-		instalments = []
-		by_customer: dict[str, list[str]] = {}
-		for rid in awake:
-			by_customer.setdefault(customer_of[rid], []).append(rid)
-		for customer in sorted(by_customer):
-			rows_of = open_by_customer[customer]
-			settled = []
+		# the awake rows, with every open row of a customer that must be planned whole
+		candidates = []
+		whole: set[str] = set()
+		for rid in sorted(awake):
+			customer = customer_of[rid]
 			if whole_customer or customer in with_pauses:
-				candidates = rows_of.items()
+				whole.add(customer)
 			else:
-				candidates = [(rid, rows_of[rid]) for rid in sorted(by_customer[customer]) if rid in rows_of]
-			for rid, r in candidates:
-				left = r.amount - paid.get(rid, ZERO)
-				if left > 0:
-					codes = taken.get(rid, ())
-					inst = seen.get(rid)
-					if inst is None or inst.outstanding != left or inst.taken is not codes:
-						inst = seen[rid] = r.on(left, codes)
-					instalments.append(inst)
-				else:
-					settled.append(rid)  # money only ever arrives earlier, never leaves: it stays settled
-			for rid in settled:
-				del rows_of[rid]
-				seen.pop(rid, None)
-				awake.discard(rid)
-				wake_of.pop(rid, None)
+				candidates.append((rid, open_by_customer[customer][rid]))
+		for customer in sorted(whole):
+			candidates.extend(open_by_customer[customer].items())
+		instalments = []
+		settled = []
+		for rid, r in candidates:
+			left = r.amount - paid.get(rid, ZERO)
+			if left > 0:
+				codes = taken.get(rid, ())
+				inst = seen.get(rid)
+				if inst is None or inst.outstanding != left or inst.taken is not codes:
+					inst = seen[rid] = r.on(left, codes)
+				instalments.append(inst)
+			else:
+				settled.append(rid)  # money only ever arrives earlier, never leaves: it stays settled
+		for rid in settled:
+			del open_by_customer[customer_of[rid]][rid]
+			seen.pop(rid, None)
+			awake.discard(rid)
+			wake_of.pop(rid, None)
 		while next_promise < len(promises) and promises[next_promise].recorded_on <= day:
 			live_promises.append(promises[next_promise])
 			next_promise += 1
@@ -247,13 +274,21 @@ def replay(
 			live_promises = [
 				p for p in live_promises if p.promised_date + timedelta(days=PROMISE_VISIBLE_DAYS) >= day
 			]
-		plan = plan_cycle(instalments, day, book, history.customers, live_promises, history.disputes)
+		plan = plan_cycle(
+			instalments,
+			day,
+			book,
+			history.customers,
+			live_promises,
+			history.disputes,
+			resolutions=resolutions,
+		)
 		plans.append(plan)
 		for a in plan.actions:
 			rid = a.instalment.id
 			taken[rid] = (*taken.get(rid, ()), a.step.code)
 			awake.discard(rid)
-			schedule_wake(open_by_customer[a.instalment.customer][rid], taken[rid])
+			schedule_wake(open_by_customer[a.instalment.customer][rid], taken[rid], day_ord)
 		if respond is not None:
 			for row, when in respond(day, plan):
 				for i in by_row.get(row, ()):
@@ -282,6 +317,11 @@ def summarize(
 
 	``policy_steps`` (the steps of the policy, in order) decides the order of ``items_by_step`` and
 	counts a step skipped by catch-up as reached when a later step was taken."""
+	with _collector_paused():
+		return _summarize(result, history, paid_within, policy_steps)
+
+
+def _summarize(result: Replay, history: History, paid_within: int, policy_steps: Sequence) -> dict:
 	# When each row was paid in full (after the replay's own payment dates).
 	amount = {r.id: r.amount for r in history.rows}
 	settled: dict[str, date] = {}
@@ -305,7 +345,8 @@ def summarize(
 			holds[h.reason.value] = holds.get(h.reason.value, 0) + 1
 		week = week_of(plan.on).isoformat()
 		for m in plan.messages:
-			channel = m.delivery_channel.value
+			delivery = m.delivery_channel
+			channel = delivery.value
 			messages += 1
 			lines += len(m.actions)
 			customers.add(m.customer)
@@ -316,7 +357,7 @@ def summarize(
 			counts = by_step.setdefault((m.lead.code, channel), [0, 0])
 			counts[0] += 1
 			counts[1] += len(m.actions)
-			if m.delivery_channel == Channel.TASK:
+			if delivery == Channel.TASK:
 				continue
 			for a in m.actions:
 				reminded += 1

@@ -241,22 +241,26 @@ def plan_cycle(
 	promises: Iterable[Promise] = (),
 	disputes: Iterable[Dispute] = (),
 	planned: Mapping[str, str] | None = None,
+	resolutions: dict | None = None,
 ) -> CyclePlan:
 	"""Decides every step due on ``on``. Pure: the same inputs always give the same plan.
 
-	``planned`` maps the instalments an active payment plan covers to the plan: they are held."""
+	``planned`` maps the instalments an active payment plan covers to the plan: they are held.
+	``resolutions`` is a cache of which policy applies to which customer's items, that a caller
+	planning many days with the same ``book`` and ``customers`` (the backtest) keeps from day to day;
+	it holds nothing that depends on the day."""
 	# The plan allocates many small objects and creates no reference cycles: the cyclic garbage
 	# collector would only rescan the (possibly million) live instalments again and again.
 	paused = gc.isenabled()
 	gc.disable()
 	try:
-		return _plan_cycle(instalments, on, book, customers, promises, disputes, planned or {})
+		return _plan_cycle(instalments, on, book, customers, promises, disputes, planned or {}, resolutions)
 	finally:
 		if paused:
 			gc.enable()
 
 
-def _plan_cycle(instalments, on, book, customers, promises, disputes, planned) -> CyclePlan:
+def _plan_cycle(instalments, on, book, customers, promises, disputes, planned, resolutions) -> CyclePlan:
 	customers = customers or {}
 	instalments = instalments if isinstance(instalments, list) else list(instalments)
 	promises = list(promises)
@@ -284,8 +288,10 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned) -
 	actions: list[DueAction] = []
 	holds: list[Hold] = []
 	overdue_total: dict[tuple[str, str, str, Track], Decimal] = {}
-	# (invoice policy, customer, company, track) -> (policy, choice, track steps, business day?)
-	resolved: dict[tuple, tuple] = {}
+	# (invoice policy, customer, company, track) -> (policy, choice, track steps, customer block)
+	resolved: dict[tuple, tuple] = {} if resolutions is None else resolutions
+	# id(calendar) -> None on a business day, else the next business day (when the step fires)
+	held_to: dict[int, date | None] = {}
 	shifted: dict[tuple[int, int], date] = {}  # (calendar id, day ordinal) -> business day
 	blake2b = hashlib.blake2b
 	new_action = tuple.__new__
@@ -306,14 +312,8 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned) -
 			choice = book.choose(inst, cust)
 			policy = book.policies.get(choice.policy) if choice else None
 			ts = policy.track(inst.track) if policy is not None else None
-			hit = resolved[cache_key] = (
-				policy,
-				choice,
-				ts,
-				policy.calendar.is_business_day(on) if policy is not None else False,
-				cust.block if cust is not None else None,
-			)
-		policy, choice, ts, business_day, cust_block = hit
+			hit = resolved[cache_key] = (policy, choice, ts, cust.block if cust is not None else None)
+		policy, choice, ts, cust_block = hit
 		if policy is None:
 			holds.append(Hold(inst, HoldReason.NO_POLICY, detail=choice.policy if choice else ""))
 			continue
@@ -359,18 +359,20 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned) -
 			if idx <= last:
 				continue
 		step = ts.steps[idx]
-		if not business_day:
-			holds.append(
-				Hold(
-					inst, HoldReason.NOT_BUSINESS_DAY, until=policy.calendar.next_business_day(on), step=step
-				)
-			)
+		calendar = policy.calendar
+		cal_id = id(calendar)
+		if cal_id in held_to:
+			until = held_to[cal_id]
+		else:
+			until = held_to[cal_id] = None if calendar.is_business_day(on) else calendar.next_business_day(on)
+		if until is not None:
+			holds.append(Hold(inst, HoldReason.NOT_BUSINESS_DAY, until=until, step=step))
 			continue
 		fire_ord = inst.due_date.toordinal() + offsets[idx]
-		sk = (id(policy.calendar), fire_ord)
+		sk = (cal_id, fire_ord)
 		fire = shifted.get(sk)
 		if fire is None:
-			fire = shifted[sk] = policy.calendar.next_business_day(date.fromordinal(fire_ord))
+			fire = shifted[sk] = calendar.next_business_day(date.fromordinal(fire_ord))
 		key = blake2b(
 			f"{inst.company}\x1f{inst.customer}\x1f{inst.id}\x1f{step.code}".encode(), digest_size=16
 		).hexdigest()
