@@ -65,6 +65,8 @@ def measure(frappe, company: str, as_of: str, months: int, policy: str | None) -
 		"total_seconds": round(t2 - t0, 2),
 		"messages": figures["messages"],
 		"customers_touched": figures["customers_touched"],
+		# reminders that reach the customer (e-mail, letter); a customer without an address gets a task
+		"reminders_sent": figures["reminders_sent"],
 		"paid_soon_share": figures["paid_soon_share"],
 		"max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
 	}

@@ -19,14 +19,26 @@ one batch after another; in production each batch is a job on the long queue, so
 divide the time. Delivery (Communication + Email Queue per message, ToDos, letters) is a separate
 job: its throughput is measured on --deliver-sample messages of the run and reported as
 messages per second. Prints one RESULT json line per scenario.
+
+--workers 1 2 measures the same day's run with real RQ workers instead: for each count, the
+benchmark starts that many `bench worker --queue long` processes (and stops them by process group),
+submits the Dunning Run as the scheduler does (its batches are enqueued, each committed customer
+by customer), and times it until the last batch has reported; the delivery jobs the batches
+enqueue are dropped, the delivery is measured inline. Because workers only see committed data,
+this mode commits its setup and its runs and takes them out again afterwards (every row the runs
+created, the customers' e-mail addresses it filled in, the settings it changed); it must run on a
+benchmark site nobody else uses. It prints one RESULT line per worker count and the speed-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import signal
+import subprocess
 import sys
 import time
 
@@ -121,7 +133,7 @@ def open_instalments(frappe, company: str) -> int:
 	)[0][0]
 
 
-def measure(frappe, company: str, day, label: str, deliver_sample: int) -> dict:
+def measure(frappe, company: str, day, label: str, deliver_sample: int, profile: str | None = None) -> dict:
 	from dunning_plus.cycle.delivering import deliver_queued
 	from dunning_plus.tasks import run_daily_cycle
 
@@ -133,9 +145,18 @@ def measure(frappe, company: str, day, label: str, deliver_sample: int) -> dict:
 		return orig(*args, **kwargs)
 
 	frappe.db.sql = counting
+	profiler = None
+	if profile:
+		import cProfile
+
+		profiler = cProfile.Profile()
+		profiler.enable()
 	t0 = time.perf_counter()
 	names = run_daily_cycle(as_of=day, company=company)
 	wall = time.perf_counter() - t0
+	if profiler is not None:
+		profiler.disable()
+		profiler.dump_stats(f"{profile}.{label}")
 	frappe.db.sql = orig
 	run = frappe.get_doc("Dunning Run", names[0])
 	keys = [r.message_key for r in run.messages if r.status == "Queued"][:deliver_sample]
@@ -161,6 +182,205 @@ def measure(frappe, company: str, day, label: str, deliver_sample: int) -> dict:
 	}
 
 
+# What a run writes: every row of these created since the run started is taken out again.
+RUN_DOCTYPES = (
+	"Collection Action",
+	"Collection Case",
+	"Dunning Run",
+	"ToDo",
+	"Communication",
+	"Communication Link",
+	"Email Queue",
+	"Email Queue Recipient",
+	"Comment",
+	"Error Log",
+	"File",
+)
+
+
+def run_tables(frappe) -> list[str]:
+	"""The tables of RUN_DOCTYPES and of their child tables."""
+	tables = []
+	for doctype in RUN_DOCTYPES:
+		tables.append(doctype)
+		tables.extend(f.options for f in frappe.get_meta(doctype).get_table_fields())
+	return list(dict.fromkeys(t for t in tables if frappe.db.table_exists(t)))
+
+
+def take_out(frappe, since) -> None:
+	"""Deletes what the runs created since ``since`` and the marks they left on ERPNext records."""
+	for table in run_tables(frappe):
+		frappe.db.sql(f"delete from `tab{table}` where creation >= %s", since)
+	frappe.db.sql(
+		"""update `tabSales Invoice` set current_dunning_level = 0, collection_case = null
+		where collection_case is not null"""
+	)
+	frappe.db.sql("update `tabCustomer` set dunning_credit_hold = 0 where dunning_credit_hold = 1")
+	frappe.db.commit()
+
+
+def start_workers(bench: str, n: int, log_dir: str) -> list[subprocess.Popen]:
+	procs = []
+	for i in range(n):
+		log = open(os.path.join(log_dir, f"cycle-benchmark-worker-{i + 1}.log"), "w")
+		procs.append(
+			subprocess.Popen(
+				["bench", "worker", "--queue", "long"],
+				cwd=bench,
+				stdout=log,
+				stderr=subprocess.STDOUT,
+				start_new_session=True,  # its own process group: stopped with its children
+			)
+		)
+	return procs
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+	for p in procs:
+		with contextlib.suppress(ProcessLookupError):
+			os.killpg(p.pid, signal.SIGTERM)
+	deadline = time.time() + 20
+	for p in procs:
+		try:
+			p.wait(timeout=max(deadline - time.time(), 0.1))
+		except subprocess.TimeoutExpired:
+			with contextlib.suppress(ProcessLookupError):
+				os.killpg(p.pid, signal.SIGKILL)
+			p.wait()
+
+
+def wait_for_workers(frappe, n: int, timeout: float = 60) -> None:
+	from frappe.utils.background_jobs import get_workers
+
+	deadline = time.time() + timeout
+	while time.time() < deadline:
+		if len([w for w in get_workers("long")]) >= n:
+			return
+		time.sleep(0.5)
+	raise RuntimeError(f"{n} workers did not start within {timeout} s (see the worker logs)")
+
+
+def measure_workers(frappe, bench: str, company: str, day, n: int, label: str, timeout: float) -> dict:
+	"""The day's run with ``n`` real workers: seconds from submitting the run to its last batch."""
+	from frappe.utils import now_datetime
+	from frappe.utils.background_jobs import get_queue
+
+	from dunning_plus.tasks import run_daily_cycle
+
+	queue = get_queue("long")
+	queue.empty()
+	procs = start_workers(bench, n, os.path.join(bench, "logs"))
+	try:
+		wait_for_workers(frappe, n)
+		since = now_datetime()
+		frappe.db.commit()
+		t0 = time.perf_counter()
+		name = run_daily_cycle(as_of=day, company=company)[0]
+		frappe.db.commit()  # the run's first job is enqueued after the commit
+		deadline = time.time() + timeout
+		while True:
+			frappe.db.rollback()  # a fresh snapshot: what the workers committed
+			run = frappe.db.get_value(
+				"Dunning Run",
+				name,
+				[
+					"status",
+					"batches_done",
+					"batches_total",
+					"messages_count",
+					"actions_count",
+					"errors_count",
+				],
+				as_dict=True,
+			)
+			if run.status == "Failed" or (run.batches_total and run.batches_done >= run.batches_total):
+				break
+			if time.time() > deadline:
+				raise RuntimeError(f"the run {name} did not finish within {timeout} s: {run}")
+			time.sleep(0.2)
+		wall = time.perf_counter() - t0
+		evaluated = frappe.db.get_value("Dunning Run", name, "instalments_evaluated")
+	finally:
+		stop_workers(procs)
+		queue.empty()  # the delivery jobs the batches enqueued
+	take_out(frappe, since)
+	return {
+		"scenario": label,
+		"mode": "workers",
+		"workers": n,
+		"run_date": str(day),
+		"wall_s": round(wall, 2),
+		"status": run.status,
+		"batches": run.batches_total,
+		"instalments_evaluated": evaluated,
+		"messages": run.messages_count,
+		"steps": run.actions_count,
+		"errors": run.errors_count,
+	}
+
+
+def with_workers(frappe, a, day) -> None:
+	"""--workers: the same day's run with each worker count, then the site as it was."""
+	from frappe.utils import add_days, now_datetime
+
+	from dunning_plus.tasks import run_daily_cycle
+
+	company = a.company
+	before = {
+		"policy": frappe.db.get_value("Company", company, "dunning_policy"),
+		"settings": {
+			k: frappe.db.get_single_value("Dunning Plus Settings", k)
+			for k in ("sender_email_account", "proposal_mode", "max_messages_per_run", "batch_size")
+		},
+		"no_email": frappe.db.sql_list("select name from `tabCustomer` where ifnull(email_id, '') = ''"),
+	}
+	start = now_datetime()
+	frappe.db.commit()
+	try:
+		setup(frappe, company)
+		frappe.flags.in_test = False  # the run enqueues its batches for the workers
+		frappe.db.commit()
+		print(f"open instalments: {open_instalments(frappe, company):,}", flush=True)
+		run_day = day
+		if a.scenario == "steady":
+			# the first run is taken (inline, committed): the measured run is the next day's
+			frappe.flags.in_test = True
+			frappe.flags.dunning_plus_deliver_later = True
+			run_daily_cycle(as_of=day, company=company)
+			frappe.db.commit()
+			frappe.flags.in_test = False
+			run_day = add_days(day, 1)
+		results = []
+		for n in a.workers:
+			r = measure_workers(frappe, a.bench, company, run_day, n, a.scenario, a.timeout)
+			results.append(r)
+			print("RESULT " + json.dumps(r), flush=True)
+		if len(results) > 1:
+			base = results[0]
+			for r in results[1:]:
+				print(
+					f"speed-up {base['workers']} -> {r['workers']} workers: "
+					f"{base['wall_s'] / r['wall_s']:.2f}x ({base['wall_s']} s -> {r['wall_s']} s)",
+					flush=True,
+				)
+	finally:
+		frappe.db.rollback()
+		take_out(frappe, start)
+		for name in ("Bench Standard",):
+			frappe.db.set_value("Company", company, "dunning_policy", before["policy"])
+			if frappe.db.exists("Dunning Policy", name):
+				frappe.delete_doc("Dunning Policy", name, force=True, ignore_permissions=True)
+		for k, v in before["settings"].items():
+			frappe.db.set_single_value("Dunning Plus Settings", k, v)
+		for dt, name in (("Email Account", "Bench Outgoing"), ("Email Template", "Bench Reminder")):
+			if frappe.db.exists(dt, name):
+				frappe.delete_doc(dt, name, force=True, ignore_permissions=True)
+		if before["no_email"]:
+			cust = frappe.qb.DocType("Customer")
+			frappe.qb.update(cust).set(cust.email_id, None).where(cust.name.isin(before["no_email"])).run()
+		frappe.db.commit()
+
+
 def main() -> int:
 	ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 	ap.add_argument("--bench", default=os.environ.get("BENCH", os.getcwd()), help="bench directory")
@@ -171,22 +391,38 @@ def main() -> int:
 	ap.add_argument(
 		"--deliver-sample", type=int, default=100, help="messages delivered to measure throughput"
 	)
+	ap.add_argument(
+		"--workers",
+		type=int,
+		nargs="+",
+		help="measure the run with real RQ workers, once per count (e.g. 1 2); commits, then cleans up",
+	)
+	ap.add_argument("--timeout", type=float, default=1800, help="seconds a workers run may take")
+	ap.add_argument("--profile", help="write a cProfile of each inline run to PROFILE.<scenario>")
 	a = ap.parse_args()
 	frappe = connect(a.bench, a.site)
 	from frappe.utils import add_days, getdate
 
 	day = getdate(a.date)
+	if a.workers:
+		if a.scenario == "both":
+			ap.error("--workers measures one scenario: --scenario first_run or steady")
+		try:
+			with_workers(frappe, a, day)
+		finally:
+			frappe.destroy()
+		return 0
 	try:
 		setup(frappe, a.company)
 		print(f"open instalments: {open_instalments(frappe, a.company):,}", flush=True)
-		first = measure(frappe, a.company, day, "first_run", a.deliver_sample)
+		first = measure(frappe, a.company, day, "first_run", a.deliver_sample, a.profile)
 		if a.scenario in ("first_run", "both"):
 			print("RESULT " + json.dumps(first), flush=True)
 		if a.scenario in ("steady", "both"):
 			from freezegun import freeze_time  # the next day's run is dated the next day
 
 			with freeze_time(f"{add_days(day, 1)} 07:00:00", tick=True):
-				steady = measure(frappe, a.company, add_days(day, 1), "steady", a.deliver_sample)
+				steady = measure(frappe, a.company, add_days(day, 1), "steady", a.deliver_sample, a.profile)
 			print("RESULT " + json.dumps(steady), flush=True)
 	finally:
 		frappe.db.rollback()

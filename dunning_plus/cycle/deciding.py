@@ -138,16 +138,41 @@ def process_customers(
 	if deliver_now and res.to_deliver:
 		sent, _errors = delivering.deliver_queued(company, res.to_deliver, run)
 		res.sent += sent
-	# Cases whose next action fell due today (a promise or block ran out) are brought up to date.
-	for customer in sorted(_cases_due(company, customers, as_of) - set(by_customer)):
+	_refresh_due_cases(company, sorted(_cases_due(company, customers, as_of) - set(by_customer)), as_of, res)
+	transactions.commit()
+	return res
+
+
+def _refresh_due_cases(company: str, customers: list[str], as_of, res: BatchResult) -> None:
+	"""Cases whose next action fell due today (a promise or block ran out, a step's date came) but
+	that got no message are brought up to date: their position read once for all of them, as the
+	batch's is, then each case recomputed in a transaction of its own."""
+	if not customers:
+		return
+	instalments, credits, _netting = ledger.read_position(company, customers)
+	by_inst: dict[str, list] = defaultdict(list)
+	for inst in instalments:
+		by_inst[inst.customer].append(inst)
+	batch = BatchData(
+		by_inst,
+		policy_book(company),
+		ledger.read_customers(customers),
+		ledger.read_promises(company, customers),
+		ledger.read_disputes(company, customers),
+		cases.CaseContext.load(company, customers, as_of),
+		credits,
+		ledger.read_planned(company, customers),
+	)
+	transactions.commit()
+	for customer in customers:
 		try:
-			transactions.retrying(cases.refresh_case, company, customer, as_of)
+			transactions.retrying(
+				cases.refresh_case, company, customer, as_of, _case_data(batch, customer, []), batch.ctx
+			)
 		except Exception as e:
 			res.errors.append(
 				{"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
 			)
-	transactions.commit()
-	return res
 
 
 def _take_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult, batch) -> None:

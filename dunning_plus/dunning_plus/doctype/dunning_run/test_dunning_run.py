@@ -810,6 +810,43 @@ class TestHourlyAndDaily(CycleTestCase):
 			frappe.db.exists("ToDo", {"reference_name": dispute, "allocated_to": "dp-mgr-sla@example.com"})
 		)
 
+	def test_cases_due_without_a_message_are_refreshed_from_one_read_per_batch(self):
+		"""A case whose next action came due but whose items are held gets no message: the run
+		brings it up to date all the same, reading the position of all such customers at once."""
+		from dunning_plus import ledger
+
+		frappe.db.set_single_value("Dunning Plus Settings", "batch_size", 10)
+		frappe.clear_document_cache("Dunning Plus Settings", "Dunning Plus Settings")
+		customers = [self.customer] + [
+			make_customer(f"_Test DP Due {n} {frappe.generate_hash(length=6)}", email_id=f"d{n}@x.example")
+			for n in range(2)
+		]
+		with self.freeze_time(D0, tick=True):
+			for customer in customers:
+				make_invoice(customer, D0, terms=TERMS_NET30)
+		self.run_on(add_days(DUE, 3))
+		for customer in customers:
+			self.assertEqual(getdate(case_of(customer).next_action_date), add_days(DUE, 10))
+			# blocked behind the case's back: the case still says L1 is due on DUE + 10
+			frappe.db.set_value(
+				"Customer",
+				customer,
+				{
+					"dunning_block": 1,
+					"dunning_block_reason": "Talks",
+					"dunning_block_until": add_days(DUE, 20),
+				},
+			)
+		with patch.object(ledger, "read_position", wraps=ledger.read_position) as read:
+			run = self.run_on(add_days(DUE, 10))
+		self.assertEqual(run.messages_count, 0)
+		# one read for the batch, one for its three due cases: not one per case
+		self.assertEqual(read.call_count, 2)
+		self.assertEqual(sorted(read.call_args_list[1].args[1]), sorted(customers))
+		for customer in customers:
+			self.assertEqual([s.step_code for s in self.steps(customer)], ["R+3"])
+			self.assertGreater(getdate(case_of(customer).next_action_date), add_days(DUE, 10))
+
 	def test_expired_blocks_are_lifted(self):
 		with self.freeze_time(add_days(D0, 40), tick=True):
 			make_invoice(self.customer, add_days(D0, -2), terms=TERMS_NET30)
