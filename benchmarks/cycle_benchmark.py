@@ -250,11 +250,12 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
 
 
 def wait_for_workers(frappe, n: int, timeout: float = 60) -> None:
-	from frappe.utils.background_jobs import get_workers
+	from frappe.utils.background_jobs import get_queue, get_workers
 
+	queue = get_queue("long")
 	deadline = time.time() + timeout
 	while time.time() < deadline:
-		if len([w for w in get_workers("long")]) >= n:
+		if len(get_workers(queue)) >= n:
 			return
 		time.sleep(0.5)
 	raise RuntimeError(f"{n} workers did not start within {timeout} s (see the worker logs)")

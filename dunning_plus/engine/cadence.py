@@ -295,8 +295,8 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned, r
 	shifted: dict[tuple[int, int], date] = {}  # (calendar id, day ordinal) -> business day
 	blake2b = hashlib.blake2b
 	new_action = tuple.__new__
-	minimum_of = {name: p.minimum_amount for name, p in book.policies.items() if p.minimum_amount}
-	to_check: list[tuple[int, tuple, Decimal]] = []  # (action index, overdue key, the policy's minimum)
+	# the actions grouped as they are made, per message (see group_messages)
+	groups: dict[tuple, list[DueAction]] = {}
 
 	for inst in instalments:
 		if inst.outstanding <= 0:
@@ -376,45 +376,60 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned, r
 		key = blake2b(
 			f"{inst.company}\x1f{inst.customer}\x1f{inst.id}\x1f{step.code}".encode(), digest_size=16
 		).hexdigest()
-		if minimum_of and days > 0 and step.offset_days > 0:
-			minimum = minimum_of.get(policy.name)
-			if minimum:
-				# checked once every item is counted, against the customer's overdue total on the track
-				to_check.append((len(actions), k, minimum))
 		# DueAction's fields in order; tuple.__new__ skips the named tuple's Python-level __new__
-		actions.append(
-			new_action(
-				DueAction,
-				(
-					inst,
-					policy.name,
-					step,
-					idx,
-					fire,
-					amount,
-					days,
-					ts.codes[last + 1 : idx] if idx - last > 1 else (),
-					key,
-				),
-			)
+		action = new_action(
+			DueAction,
+			(
+				inst,
+				policy.name,
+				step,
+				idx,
+				fire,
+				amount,
+				days,
+				ts.codes[last + 1 : idx] if idx - last > 1 else (),
+				key,
+			),
 		)
+		actions.append(action)
+		gk = (inst.company, inst.customer, inst.currency, step.channel, policy.name)
+		group = groups.get(gk)
+		if group is None:
+			groups[gk] = [action]
+		else:
+			group.append(action)
 
 	# The minimum overdue amount applies to steps after the due date, per customer, currency and track.
-	kept = actions
-	if to_check:
-		dropped = set()
-		for i, k, minimum in to_check:
-			total = overdue_total[k]
-			if total < minimum:
-				dropped.add(i)
-				a = actions[i]
-				holds.append(Hold(a.instalment, HoldReason.BELOW_MINIMUM, detail=str(total), step=a.step))
-		if dropped:
-			kept = [a for i, a in enumerate(actions) if i not in dropped]
+	kept = _above_minimum(actions, book, overdue_total, holds)
+	messages = _messages(groups, customers) if kept is actions else group_messages(kept, customers)
+	return CyclePlan(on=on, actions=kept, holds=holds, messages=messages, evaluated=len(instalments))
 
-	return CyclePlan(
-		on=on, actions=kept, holds=holds, messages=group_messages(kept, customers), evaluated=len(instalments)
-	)
+
+def _above_minimum(
+	actions: list[DueAction], book: PolicyBook, overdue_total: dict, holds: list
+) -> list[DueAction]:
+	"""The actions left once the steps after the due date of a customer whose overdue total (per
+	company, currency and track) is below the policy's minimum are held; ``actions`` itself when none
+	is."""
+	minimum_of = {name: p.minimum_amount for name, p in book.policies.items() if p.minimum_amount}
+	if not minimum_of:
+		return actions
+	floor = max(minimum_of.values())
+	below = {k: total for k, total in overdue_total.items() if total < floor}
+	if not below:
+		return actions
+	customers = {k[1] for k in below}
+	kept = []
+	for a in actions:
+		inst = a.instalment
+		if inst.customer in customers and a.step.offset_days > 0:
+			total = below.get((inst.company, inst.customer, inst.currency, inst.track))
+			minimum = minimum_of.get(a.policy)
+			if total is not None and minimum and total < minimum:
+				holds.append(Hold(inst, HoldReason.BELOW_MINIMUM, detail=str(total), step=a.step))
+				continue
+		kept.append(a)
+	return kept if len(kept) < len(actions) else actions
 
 
 def group_messages(actions: Iterable[DueAction], customers: Mapping[str, CustomerProfile]) -> list[Message]:
@@ -429,6 +444,12 @@ def group_messages(actions: Iterable[DueAction], customers: Mapping[str, Custome
 			groups[k] = [a]
 		else:
 			acts.append(a)
+	return _messages(groups, customers)
+
+
+def _messages(
+	groups: dict[tuple, list[DueAction]], customers: Mapping[str, CustomerProfile]
+) -> list[Message]:
 	out = []
 	for (company, customer, currency, channel, policy), acts in groups.items():
 		lead = acts[0]
