@@ -506,7 +506,7 @@ def refresh_case(
 		_mark_invoices(case)
 		_collector_changed(None, case.collector)
 	elif _signature(current) != _signature(case):
-		_write_computed(case)
+		_write_computed(case, current)
 		_mark_invoices(case)
 		if current.status != case.status:
 			_comment(case.name, _("Status {0} → {1}").format(_(current.status), _(case.status)))
@@ -528,7 +528,7 @@ def _read_case(name: str) -> frappe._dict:
 	)
 	parent["items"] = (
 		frappe.qb.from_(item)
-		.select(*[item[f] for f in ITEM_FIELDS])
+		.select(item.name, item.idx, *[item[f] for f in ITEM_FIELDS])
 		.where((item.parent == name) & (item.parenttype == "Collection Case"))
 		.orderby(item.idx)
 		.run(as_dict=True)
@@ -548,21 +548,32 @@ def _comment(case_name: str, text: str) -> None:
 	).insert(ignore_permissions=True)
 
 
-def _write_computed(doc) -> None:
-	"""The recomputed fields and items, written in three statements rather than one per item row.
+def _write_computed(doc, current) -> None:
+	"""The recomputed fields, and the item rows that changed: a row whose place and values are the
+	same stays as it is; the others are deleted and written anew, in one statement each way
+	(a daily run changes a few rows of a case, not the hundred it may hold).
 
 	Only computed fields change here (the one-open-case rule holds by construction), so the
 	controller's save path has nothing to check."""
 	values = {k: doc.get(k) for k in (*CASE_FIELDS, "resolution", "resolved_on")}
 	frappe.db.set_value("Collection Case", doc.name, values)
-	item = frappe.qb.DocType("Collection Case Item")
-	frappe.qb.from_(item).delete().where(
-		(item.parent == doc.name) & (item.parenttype == "Collection Case")
-	).run()
-	_write_items(doc)
+	stored = {(r.idx, _row_signature(r)): r.name for r in current.get("items") or ()}
+	fresh = []
+	for idx, r in enumerate(doc.get("items"), start=1):
+		if stored.pop((idx, _row_signature(r)), None) is None:
+			fresh.append((idx, r))
+	if stored:
+		item = frappe.qb.DocType("Collection Case Item")
+		frappe.qb.from_(item).delete().where(
+			(item.parent == doc.name)
+			& (item.parenttype == "Collection Case")
+			& item.name.isin(list(stored.values()))
+		).run()
+	_write_items(doc, fresh)
 
 
-def _write_items(doc) -> None:
+def _write_items(doc, rows_at: list[tuple[int, dict]] | None = None) -> None:
+	"""Inserts the case's item rows (``rows_at``: only these, with their places) in one statement."""
 	now, user = now_datetime(), frappe.session.user
 	fields = (
 		"name",
@@ -591,9 +602,10 @@ def _write_items(doc) -> None:
 			idx,
 			*(_db(r.get(k)) for k in ITEM_FIELDS),
 		)
-		for idx, r in enumerate(doc.get("items"), start=1)
+		for idx, r in (enumerate(doc.get("items"), start=1) if rows_at is None else rows_at)
 	]
-	ledger.fast_insert("Collection Case Item", fields, rows)
+	if rows:
+		ledger.fast_insert("Collection Case Item", fields, rows)
 
 
 def _db(value):
@@ -625,19 +637,26 @@ def _case_to_reopen(company: str, customer: str, view) -> str | None:
 
 def _norm(value):
 	"""One form per value whether it came from the database or from a fresh compute."""
-	if value in ("", None):
+	kind = type(value)
+	if kind is str:  # the most common: names, codes, statuses
+		return value or None
+	if value is None:
 		return None
-	if isinstance(value, float | int) and not isinstance(value, bool):
+	if kind is float or kind is int:  # not bool, whose type is bool
 		return round(float(value), 6)
 	if isinstance(value, datetime | date):
 		return str(value)
 	return value
 
 
+def _row_signature(row) -> tuple:
+	return tuple(_norm(row.get(k)) for k in ITEM_FIELDS)
+
+
 def _signature(case) -> tuple:
 	return (
 		tuple(_norm(case.get(k)) for k in (*CASE_FIELDS, "resolution")),
-		tuple(tuple(_norm(r.get(k)) for k in ITEM_FIELDS) for r in case.get("items") or ()),
+		tuple(_row_signature(r) for r in case.get("items") or ()),
 	)
 
 

@@ -847,6 +847,35 @@ class TestHourlyAndDaily(CycleTestCase):
 			self.assertEqual([s.step_code for s in self.steps(customer)], ["R+3"])
 			self.assertGreater(getdate(case_of(customer).next_action_date), add_days(DUE, 10))
 
+	def test_a_recomputed_case_rewrites_only_the_item_rows_that_changed(self):
+		with self.freeze_time(D0, tick=True):
+			first = make_invoice(self.customer, D0, terms=TERMS_NET30)
+			second = make_invoice(self.customer, add_days(D0, 5), terms=TERMS_NET30)
+		self.run_on(add_days(DUE, 3))  # R+3 for the first invoice, R-7 for the second
+
+		def items():
+			return {
+				r.reference_name: (r.name, r.outstanding, r.last_step)
+				for r in frappe.get_all(
+					"Collection Case Item",
+					filters={"parent": case_of(self.customer).name},
+					fields=["name", "reference_name", "outstanding", "last_step"],
+				)
+			}
+
+		before = items()
+		self.assertEqual((before[first.name][2], before[second.name][2]), ("R+3", "R-7"))
+		with self.freeze_time(add_days(DUE, 4), tick=True):
+			pay(first.name, 400, add_days(DUE, 4))
+		self.run_on(add_days(DUE, 4))  # no new step for either
+		after = items()
+		self.assertEqual(after[second.name], before[second.name])  # the same row, untouched
+		self.assertNotEqual(after[first.name][0], before[first.name][0])  # written anew
+		self.assertEqual((flt(before[first.name][1]), flt(after[first.name][1])), (1000, 600))
+		case = case_of(self.customer)
+		self.assertEqual([r.idx for r in case.items], [1, 2])
+		self.assertEqual(flt(case.outstanding_amount), 1600)
+
 	def test_expired_blocks_are_lifted(self):
 		with self.freeze_time(add_days(D0, 40), tick=True):
 			make_invoice(self.customer, add_days(D0, -2), terms=TERMS_NET30)
