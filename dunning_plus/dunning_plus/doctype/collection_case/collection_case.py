@@ -37,16 +37,20 @@ class CollectionCase(Document):
 
 	def validate(self):
 		if self.status not in cases.CLOSED:
-			other = frappe.db.get_value(
-				"Collection Case",
-				{
-					"customer": self.customer,
-					"company": self.company,
-					"status": ["not in", cases.CLOSED],
-					"name": ["!=", self.name or ""],
-				},
-				"name",
+			cc = frappe.qb.DocType("Collection Case")
+			found = (
+				frappe.qb.from_(cc)
+				.select(cc.name)
+				.where(
+					(cc.customer == self.customer)
+					& (cc.company == self.company)
+					& cc.status.notin(cases.CLOSED)
+					& (cc.name != (self.name or ""))
+				)
+				.limit(1)
+				.run()
 			)
+			other = found[0][0] if found else None
 			if other:
 				frappe.throw(
 					_("Customer {0} already has an open collection case {1} in company {2}.").format(
