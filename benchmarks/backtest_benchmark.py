@@ -9,8 +9,10 @@ installed and a receivables history (e.g. the shared/perf dataset):
         --site perf.localhost --company "Perf Co" --date 2026-11-24 [--months 12] [--policy NAME]
 
 Without --policy it replays the app's "Standard Collection" policy (created when missing, inside
-the measured transaction, which is rolled back at the end: the site is left as it was). The
-backtest itself writes nothing. Prints one RESULT json line: invoices, schedule rows, payments,
+the measured transaction, which is rolled back at the end: the site is left as it was), and gives
+every customer without an e-mail address one in the same transaction (--no-emails: not), so that
+reminders reach customers and the paid-within-3-days share means something. The backtest itself
+writes nothing. Prints one RESULT json line: invoices, schedule rows, payments,
 seconds reading, seconds replaying, total, messages.
 """
 
@@ -34,7 +36,7 @@ def connect(bench: str, site: str):
 	return frappe
 
 
-def measure(frappe, company: str, as_of: str, months: int, policy: str | None) -> dict:
+def measure(frappe, company: str, as_of: str, months: int, policy: str | None, emails: bool = True) -> dict:
 	from dunning_plus.backtest import policy_book, read_history, window
 	from dunning_plus.engine.backtest import backtest
 	from dunning_plus.standard_policy import STANDARD_POLICY, create_standard_collection
@@ -42,6 +44,13 @@ def measure(frappe, company: str, as_of: str, months: int, policy: str | None) -
 	if not policy:
 		create_standard_collection()
 		policy = STANDARD_POLICY
+	if emails:
+		# the perf dataset's customers have no address: every message would be a task for a collector
+		# and no reminder would reach a customer (reminders_sent 0, paid_soon_share 0.0)
+		frappe.db.sql(
+			"""update `tabCustomer` set email_id = concat('ap.', replace(name, ' ', '.'), '@bench.example')
+			where ifnull(email_id, '') = ''"""
+		)
 	start, end = window(months, as_of)
 	t0 = time.perf_counter()
 	history = read_history(company, start, end)
@@ -80,10 +89,22 @@ def main() -> int:
 	ap.add_argument("--date", default=None, help="last day of the window (default today)")
 	ap.add_argument("--months", type=int, default=12)
 	ap.add_argument("--policy", default=None, help="Dunning Policy to replay (default Standard Collection)")
+	ap.add_argument(
+		"--no-emails",
+		action="store_true",
+		help="leave customers without an e-mail address as they are (by default each gets one, rolled back)",
+	)
 	args = ap.parse_args()
 	frappe = connect(args.bench, args.site)
 	try:
-		result = measure(frappe, args.company, args.date or frappe.utils.today(), args.months, args.policy)
+		result = measure(
+			frappe,
+			args.company,
+			args.date or frappe.utils.today(),
+			args.months,
+			args.policy,
+			not args.no_emails,
+		)
 		print("RESULT " + json.dumps(result), flush=True)
 	finally:
 		frappe.db.rollback()
