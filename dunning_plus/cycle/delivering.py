@@ -68,10 +68,16 @@ def deliver_queued(company: str, message_keys: list[str], run: str | None = None
 				_delivery_failed(company, run, key, customer, e, errors, touched)
 				transactions.commit()
 			break
+	# Closing the runs locks their rows and the messages' actions: another worker delivering at the
+	# same moment can deadlock with it, and the database then rolls this back; it is tried again.
 	for name in sorted(touched):
-		run_log.progress(name, finish=True)
+		transactions.retrying(_close, name)
 	transactions.commit()
 	return sent, errors
+
+
+def _close(run_name: str) -> None:
+	run_log.progress(run_name, finish=True)
 
 
 def _deliver_one(company: str, key: str, cfg, book, run: str | None, touched: set) -> tuple[str | None, int]:

@@ -500,6 +500,27 @@ class TestRunsAlwaysClose(CycleTestCase):
 		case = case_of(self.customer)
 		self.assertEqual((case.current_level, case.status), (1, "Dunning"))
 
+	def test_closing_the_run_after_delivery_is_tried_again_after_a_deadlock(self):
+		"""Seen with two processes: the delivery's last step, closing the runs it touched, met the other
+		worker's locks; the database rolled it back and the worker stopped with the error."""
+		self.overdue_invoice()
+		real = run_log.progress
+		closes = []
+
+		def deadlocks_once(run_name, batch_done=False, finish=False):
+			if finish and run_name not in closes:
+				closes.append(run_name)
+				raise frappe.QueryDeadlockError(
+					pymysql.err.OperationalError(1213, "Deadlock found when trying to get lock")
+				)
+			return real(run_name, batch_done=batch_done, finish=finish)
+
+		with patch.object(run_log, "progress", side_effect=deadlocks_once):
+			run = self.run_on(add_days(D0, 40))
+		self.assertEqual(closes, [run.name])
+		self.assertEqual((run.status, run.messages_count, run.sent_count), ("Completed", 1, 1))
+		self.assertEqual(len(self.communications()), 1)
+
 	def test_a_lock_wait_timeout_is_tried_again_and_gives_up_after_three_attempts(self):
 		self.overdue_invoice()
 		timeout = frappe.QueryTimeoutError(pymysql.err.OperationalError(1205, "Lock wait timeout exceeded"))
