@@ -298,27 +298,46 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned, r
 	# the actions grouped as they are made, per message (see group_messages)
 	groups: dict[tuple, list[DueAction]] = {}
 
+	# the overdue total per customer only serves the minimum amount
+	count_overdue = any(p.minimum_amount for p in book.policies.values())
+
 	for inst in instalments:
-		if inst.outstanding <= 0:
+		due = inst.outstanding
+		if inst.credit:
+			if due <= 0:
+				continue
+			due = due - inst.credit
+			if due <= 0:
+				holds.append(Hold(inst, HoldReason.CREDIT, detail=str(inst.credit)))
+				continue
+		elif due <= 0:
 			continue
-		due = inst.outstanding - inst.credit if inst.credit else inst.outstanding
-		if due <= 0:
-			holds.append(Hold(inst, HoldReason.CREDIT, detail=str(inst.credit)))
-			continue
-		cache_key = (inst.policy, inst.customer, inst.company, inst.track)
+		customer = inst.customer
+		company = inst.company
+		cache_key = (inst.policy, customer, company, inst.track)
 		hit = resolved.get(cache_key)
 		if hit is None:
-			cust = customers.get(inst.customer)
-			choice = book.choose(inst, cust)
-			policy = book.policies.get(choice.policy) if choice else None
-			ts = policy.track(inst.track) if policy is not None else None
-			hit = resolved[cache_key] = (policy, choice, ts, cust.block if cust is not None else None)
-		policy, choice, ts, cust_block = hit
+			hit = resolved[cache_key] = _resolve(inst, book, customers.get(customer))
+		# the policy's fields the loop needs, read once per customer and track (see _resolve)
+		(
+			policy,
+			choice,
+			cust_block,
+			offsets,
+			by_code,
+			steps,
+			codes,
+			pname,
+			on_promise,
+			on_dispute,
+			calendar,
+			prefix,
+		) = hit
 		if policy is None:
 			holds.append(Hold(inst, HoldReason.NO_POLICY, detail=choice.policy if choice else ""))
 			continue
-		if not policy.enabled:
-			holds.append(Hold(inst, HoldReason.POLICY_DISABLED, detail=policy.name))
+		if offsets is None:
+			holds.append(Hold(inst, HoldReason.POLICY_DISABLED, detail=pname))
 			continue
 
 		block = inst.block if inst.block is not None and inst.block.active_on(on) else None
@@ -327,39 +346,38 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned, r
 		if block is not None:
 			holds.append(Hold(inst, HoldReason.BLOCKED, until=block.until, detail=block.reason))
 			continue
-		if planned and inst.id in planned:
-			holds.append(Hold(inst, HoldReason.PLAN, detail=planned[inst.id]))
+		iid = inst.id
+		if planned and iid in planned:
+			holds.append(Hold(inst, HoldReason.PLAN, detail=planned[iid]))
 			continue
-		if held_until and policy.pause_on_promise and inst.id in held_until:
-			holds.append(Hold(inst, HoldReason.PROMISE, until=held_until[inst.id]))
+		if held_until and on_promise and iid in held_until:
+			holds.append(Hold(inst, HoldReason.PROMISE, until=held_until[iid]))
 			continue
 		amount = due
-		if disputed and inst.id in disputed and policy.pause_on_dispute:
-			amount = amount - disputed[inst.id]
+		if disputed and iid in disputed and on_dispute:
+			amount = amount - disputed[iid]
 			if amount <= 0:
-				holds.append(Hold(inst, HoldReason.DISPUTE, detail=str(disputed[inst.id])))
+				holds.append(Hold(inst, HoldReason.DISPUTE, detail=str(disputed[iid])))
 				continue
 
-		days = on_ord - inst.due_date.toordinal()
-		if days > 0:
-			k = (inst.company, inst.customer, inst.currency, inst.track)
+		due_ord = inst.due_date.toordinal()
+		days = on_ord - due_ord
+		if days > 0 and count_overdue:
+			k = (company, customer, inst.currency, inst.track)
 			overdue_total[k] = overdue_total.get(k, ZERO) + amount
 
-		offsets = ts.effective_offsets
 		idx = bisect_right(offsets, days) - 1
 		if idx < 0:
 			continue
 		last = -1
 		if inst.taken:
-			by_code = ts.index_by_code
 			for code in inst.taken:
 				i = by_code.get(code, -1)
 				if i > last:
 					last = i
 			if idx <= last:
 				continue
-		step = ts.steps[idx]
-		calendar = policy.calendar
+		step = steps[idx]
 		cal_id = id(calendar)
 		if cal_id in held_to:
 			until = held_to[cal_id]
@@ -368,31 +386,31 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned, r
 		if until is not None:
 			holds.append(Hold(inst, HoldReason.NOT_BUSINESS_DAY, until=until, step=step))
 			continue
-		fire_ord = inst.due_date.toordinal() + offsets[idx]
+		fire_ord = due_ord + offsets[idx]
 		sk = (cal_id, fire_ord)
 		fire = shifted.get(sk)
 		if fire is None:
 			fire = shifted[sk] = calendar.next_business_day(date.fromordinal(fire_ord))
-		key = blake2b(
-			f"{inst.company}\x1f{inst.customer}\x1f{inst.id}\x1f{step.code}".encode(), digest_size=16
-		).hexdigest()
+		code = step.code
+		# action_key(company, customer, iid, code), with the case's part of it made once per customer
+		key = blake2b(f"{prefix}{iid}\x1f{code}".encode(), digest_size=16).hexdigest()
 		# DueAction's fields in order; tuple.__new__ skips the named tuple's Python-level __new__
 		action = new_action(
 			DueAction,
 			(
 				inst,
-				policy.name,
+				pname,
 				step,
 				idx,
 				fire,
 				amount,
 				days,
-				ts.codes[last + 1 : idx] if idx - last > 1 else (),
+				codes[last + 1 : idx] if idx - last > 1 else (),
 				key,
 			),
 		)
 		actions.append(action)
-		gk = (inst.company, inst.customer, inst.currency, step.channel, policy.name)
+		gk = (company, customer, inst.currency, step.channel, pname)
 		group = groups.get(gk)
 		if group is None:
 			groups[gk] = [action]
@@ -403,6 +421,36 @@ def _plan_cycle(instalments, on, book, customers, promises, disputes, planned, r
 	kept = _above_minimum(actions, book, overdue_total, holds)
 	messages = _messages(groups, customers) if kept is actions else group_messages(kept, customers)
 	return CyclePlan(on=on, actions=kept, holds=holds, messages=messages, evaluated=len(instalments))
+
+
+def _resolve(inst: Instalment, book: PolicyBook, cust: CustomerProfile | None) -> tuple:
+	"""Which policy applies to the items of ``inst``'s customer on its track, and the fields of it the
+	planner reads for every item: (policy, choice, customer block, effective offsets, step index by
+	code, steps, step codes, policy name, pause on promise, pause on dispute, calendar, the case's
+	prefix of the action keys). The offsets are None when the policy is disabled; everything after the
+	choice is None without a policy."""
+	choice = book.choose(inst, cust)
+	policy = book.policies.get(choice.policy) if choice else None
+	block = cust.block if cust is not None else None
+	if policy is None:
+		return (None, choice, block, None, None, None, None, None, False, False, None, None)
+	if not policy.enabled:
+		return (policy, choice, block, None, None, None, None, policy.name, False, False, None, None)
+	ts = policy.track(inst.track)
+	return (
+		policy,
+		choice,
+		block,
+		ts.effective_offsets,
+		ts.index_by_code,
+		ts.steps,
+		ts.codes,
+		policy.name,
+		policy.pause_on_promise,
+		policy.pause_on_dispute,
+		policy.calendar,
+		f"{inst.company}\x1f{inst.customer}\x1f",
+	)
 
 
 def _above_minimum(
