@@ -301,6 +301,9 @@ def measure_workers(frappe, bench: str, company: str, day, n: int, label: str, t
 			time.sleep(0.2)
 		wall = time.perf_counter() - t0
 		evaluated = frappe.db.get_value("Dunning Run", name, "instalments_evaluated")
+		errors = frappe.get_all(
+			"Dunning Run Error", filters={"parent": name}, fields=["customer", "error"], limit=5
+		)
 	finally:
 		stop_workers(procs)
 		queue.empty()  # the delivery jobs the batches enqueued
@@ -317,6 +320,7 @@ def measure_workers(frappe, bench: str, company: str, day, n: int, label: str, t
 		"messages": run.messages_count,
 		"steps": run.actions_count,
 		"errors": run.errors_count,
+		"first_errors": [{"customer": e.customer, "error": (e.error or "")[:300]} for e in errors],
 	}
 
 
@@ -342,17 +346,19 @@ def with_workers(frappe, a, day) -> None:
 		frappe.flags.in_test = False  # the run enqueues its batches for the workers
 		frappe.db.commit()
 		print(f"open instalments: {open_instalments(frappe, company):,}", flush=True)
-		run_day = day
-		if a.scenario == "steady":
-			# the first run is taken (inline, committed): the measured run is the next day's
-			frappe.flags.in_test = True
-			frappe.flags.dunning_plus_deliver_later = True
-			run_daily_cycle(as_of=day, company=company)
-			frappe.db.commit()
-			frappe.flags.in_test = False
-			run_day = add_days(day, 1)
+		run_day = add_days(day, 1) if a.scenario == "steady" else day
 		results = []
 		for n in a.workers:
+			if a.scenario == "steady":
+				# each count starts from the same state: nothing of an earlier measurement is left (a
+				# run also updates cases made before it), then the first run is taken inline and
+				# committed, and the measured run is the next day's
+				take_out(frappe, start)
+				frappe.flags.in_test = True
+				frappe.flags.dunning_plus_deliver_later = True
+				run_daily_cycle(as_of=day, company=company)
+				frappe.db.commit()
+				frappe.flags.in_test = False
 			r = measure_workers(frappe, a.bench, company, run_day, n, a.scenario, a.timeout)
 			results.append(r)
 			print("RESULT " + json.dumps(r), flush=True)
