@@ -100,27 +100,10 @@ def process_customers(
 	from dunning_plus.plans import refresh_plans
 
 	refresh_plans(company, customers, as_of)
-	instalments, credits, _netting = ledger.read_position(company, customers)
-	profiles = ledger.read_customers(customers)
-	book = policy_book(company)
-	promises = ledger.read_promises(company, customers)
-	disputes = ledger.read_disputes(company, customers)
-	planned = ledger.read_planned(company, customers)
-	plan = plan_cycle(instalments, as_of, book, profiles, promises, disputes, planned)
-	by_inst: dict[str, list] = defaultdict(list)
-	for inst in instalments:
-		by_inst[inst.customer].append(inst)
-	with_messages = sorted({m.customer for m in plan.messages})
-	batch = BatchData(
-		by_inst,
-		book,
-		profiles,
-		promises,
-		disputes,
-		cases.CaseContext.load(company, with_messages, as_of),
-		credits,
-		planned,
-	)
+	batch, instalments = _read_batch(company, customers)
+	book = batch.book
+	plan = plan_cycle(instalments, as_of, book, batch.profiles, batch.promises, batch.disputes, batch.planned)
+	batch.ctx = cases.CaseContext.load(company, sorted({m.customer for m in plan.messages}), as_of)
 	res.evaluated = plan.evaluated
 	res.held = len(plan.holds)
 	by_customer: dict[str, list[Message]] = defaultdict(list)
@@ -149,20 +132,8 @@ def _refresh_due_cases(company: str, customers: list[str], as_of, res: BatchResu
 	batch's is, then each case recomputed in a transaction of its own."""
 	if not customers:
 		return
-	instalments, credits, _netting = ledger.read_position(company, customers)
-	by_inst: dict[str, list] = defaultdict(list)
-	for inst in instalments:
-		by_inst[inst.customer].append(inst)
-	batch = BatchData(
-		by_inst,
-		policy_book(company),
-		ledger.read_customers(customers),
-		ledger.read_promises(company, customers),
-		ledger.read_disputes(company, customers),
-		cases.CaseContext.load(company, customers, as_of),
-		credits,
-		ledger.read_planned(company, customers),
-	)
+	batch, _instalments = _read_batch(company, customers)
+	batch.ctx = cases.CaseContext.load(company, customers, as_of)
 	transactions.commit()
 	for customer in customers:
 		try:
@@ -173,6 +144,27 @@ def _refresh_due_cases(company: str, customers: list[str], as_of, res: BatchResu
 			res.errors.append(
 				{"customer": customer, "error": str(e)[:1000], "traceback": traceback.format_exc()}
 			)
+
+
+def _read_batch(company: str, customers: list[str]) -> tuple[BatchData, list]:
+	"""The customers' open position, profiles, promises, disputes and plans in a few set-based
+	queries, whatever their number; and the open instalments as one list, for the engine. The case
+	context is the caller's to load: it depends on whom the batch acts for."""
+	instalments, credits, _netting = ledger.read_position(company, customers)
+	by_inst: dict[str, list] = defaultdict(list)
+	for inst in instalments:
+		by_inst[inst.customer].append(inst)
+	batch = BatchData(
+		by_inst,
+		policy_book(company),
+		ledger.read_customers(customers),
+		ledger.read_promises(company, customers),
+		ledger.read_disputes(company, customers),
+		None,
+		credits,
+		ledger.read_planned(company, customers),
+	)
+	return batch, instalments
 
 
 def _take_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult, batch) -> None:

@@ -210,6 +210,8 @@ def progress(run_name: str, batch_done: bool = False, finish: bool = False) -> N
 		["status", "batches_done", "batches_total", "mode", "started_at"],
 		as_dict=True,
 	)
+	if run is None:
+		return  # deleted while one of its jobs was still working: nothing is left to report to
 	values = {"last_progress_at": now_datetime()}
 	# A run is done when its batches are, and the messages they decided are delivered (those
 	# waiting for a person, proposed or pending approval, do not keep it open).

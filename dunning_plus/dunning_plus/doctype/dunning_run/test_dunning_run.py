@@ -521,6 +521,23 @@ class TestRunsAlwaysClose(CycleTestCase):
 		self.assertEqual((run.status, run.messages_count, run.sent_count), ("Completed", 1, 1))
 		self.assertEqual(len(self.communications()), 1)
 
+	def test_a_delivery_whose_run_was_deleted_meanwhile_still_delivers(self):
+		self.overdue_invoice()
+		frappe.flags.dunning_plus_deliver_later = True
+		try:
+			run = self.run_on(add_days(D0, 40))
+		finally:
+			frappe.flags.dunning_plus_deliver_later = False
+		keys = [m.message_key for m in run.messages if m.status == "Queued"]
+		self.assertEqual(len(keys), 1)
+		# cancelled and deleted by an administrator before its delivery job got to it
+		frappe.get_doc("Dunning Run", run.name).cancel()
+		frappe.delete_doc("Dunning Run", run.name, ignore_permissions=True)
+		with self.freeze_time(add_days(D0, 40), tick=True):
+			sent, errors = delivering.deliver_queued(COMPANY, keys, run.name)
+		self.assertEqual((sent, errors), (1, []))
+		self.assertEqual(len(self.communications()), 1)
+
 	def test_a_lock_wait_timeout_is_tried_again_and_gives_up_after_three_attempts(self):
 		self.overdue_invoice()
 		timeout = frappe.QueryTimeoutError(pymysql.err.OperationalError(1205, "Lock wait timeout exceeded"))
