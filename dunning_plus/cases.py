@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import frappe
 from frappe import _
+from frappe.query_builder import Case
 from frappe.query_builder.functions import Count, Max, Min
-from frappe.utils import add_to_date, get_datetime, getdate, now_datetime, nowdate
+from frappe.utils import add_to_date, cint, get_datetime, getdate, now_datetime, nowdate
 
 from dunning_plus import ledger
 from dunning_plus.engine.cadence import HoldReason, next_step, plan_cycle
@@ -30,6 +31,7 @@ from dunning_plus.engine.score import Behaviour, score_customer
 from dunning_plus.policies import policy_book
 
 CLOSED = ("Resolved", "Written Off", "Closed")
+UNREAD = object()  # a value the caller has not read (as opposed to None, read and empty)
 PAUSED_BY = {
 	HoldReason.PROMISE: "Promise",
 	HoldReason.DISPUTE: "Dispute",
@@ -100,6 +102,21 @@ def open_case_name(company: str, customer: str) -> str | None:
 	return found[0][0] if found else None
 
 
+def open_case_names(company: str, customers: list[str]) -> dict[str, str]:
+	"""``open_case_name`` for many customers in one query."""
+	if not customers:
+		return {}
+	cc = frappe.qb.DocType("Collection Case")
+	rows = (
+		frappe.qb.from_(cc)
+		.select(cc.customer, cc.name)
+		.where((cc.company == company) & cc.customer.isin(customers) & cc.status.notin(CLOSED))
+		.orderby(cc.creation)
+		.run()
+	)
+	return dict(rows)  # the latest wins, as in open_case_name
+
+
 @dataclass
 class CaseData:
 	"""A customer's ledger view already read by the caller (the cycle reads a whole batch at once)."""
@@ -111,18 +128,23 @@ class CaseData:
 	disputes: list = field(default_factory=list)
 	credits: list = field(default_factory=list)
 	planned: dict = field(default_factory=dict)  # schedule row -> its active payment plan
+	# the customer's latest proposed plan (None: none), when the caller read it for many customers
+	proposed_plan: object = UNREAD
 
 
 def compute_case(
 	company: str,
 	customer: str,
 	as_of: date | None = None,
-	case_name: str | None = None,
+	case_name: str | object | None = UNREAD,
 	data: CaseData | None = None,
 	ctx: CaseContext | None = None,
 ) -> frappe._dict:
+	"""The case as a fresh recompute gives it; ``case_name`` is the open case, None when the customer
+	has none (looked up when not given)."""
 	as_of = getdate(as_of or nowdate())
-	case_name = case_name or open_case_name(company, customer)
+	if case_name is UNREAD:
+		case_name = open_case_name(company, customer)
 	ctx = ctx or CaseContext.load(company, [customer], as_of)
 	if data is None:
 		instalments, credits, _netting = ledger.read_position(company, [customer])
@@ -277,7 +299,7 @@ def compute_case(
 		dunned_amount=float(dunned),
 		disputed_amount=sum(i.disputed_amount for i in items),
 		promised_amount=float(promised),
-		payment_plan=_live_plan(company, customer, data.planned),
+		payment_plan=_live_plan(company, customer, data.planned, data.proposed_plan),
 		next_action=next_candidates[0][2] if show_next else None,
 		next_action_date=next_candidates[0][1] if show_next else None,
 		sla_due=min(sla_candidates) if sla_candidates else None,
@@ -296,25 +318,33 @@ def compute_case(
 	return case
 
 
-def _live_plan(company: str, customer: str, planned: dict) -> str | None:
+def _live_plan(company: str, customer: str, planned: dict, proposed=UNREAD) -> str | None:
 	"""The case's active payment plan, else its latest proposed one."""
 	if planned:
 		return sorted(set(planned.values()))[-1]
+	if proposed is UNREAD:
+		return proposed_plans(company, [customer]).get(customer)
+	return proposed
+
+
+def proposed_plans(company: str, customers: list[str]) -> dict[str, str]:
+	"""Each customer's latest proposed (submitted, not yet active) payment plan, in one query."""
+	if not customers:
+		return {}
 	pp = frappe.qb.DocType("Payment Plan")
-	found = (
+	rows = (
 		frappe.qb.from_(pp)
-		.select(pp.name)
+		.select(pp.customer, pp.name)
 		.where(
 			(pp.company == company)
-			& (pp.customer == customer)
+			& pp.customer.isin(customers)
 			& (pp.docstatus == 1)
 			& (pp.status == "Proposed")
 		)
-		.orderby(pp.creation, order=frappe.qb.desc)
-		.limit(1)
+		.orderby(pp.creation)
 		.run()
 	)
-	return found[0][0] if found else None
+	return dict(rows)  # the latest wins
 
 
 def _item_next(inst, policy, hold, paused_by, due_action, as_of) -> tuple[date, str] | None:
@@ -485,9 +515,71 @@ def refresh_case(
 	if not name:
 		if not view["items"]:
 			return None
-		name = _case_to_reopen(company, customer, view)
-	current = _read_case(name) if name else None
-	case = frappe._dict({k: view[k] for k in CASE_FIELDS}, name=name)
+		name = cases_to_reopen(company, {customer: view}).get(customer)
+	current = _read_cases([name]).get(name) if name else None
+	case = _to_store(view, name, current, as_of)
+	if current is None:
+		_insert_case(company, as_of, case)
+	elif _signature(current) != _signature(case):
+		_write_changed([(case, current)])
+	if case.status in CLOSED:
+		release_credit_hold(company, customer, case.name)
+	return case.name
+
+
+def refresh_batch(
+	company: str, as_of: date, data: dict[str, CaseData], ctx: CaseContext
+) -> dict[str, str | None]:
+	"""``refresh_case`` for the customers of one batch at once (customer -> case, None when there is
+	nothing to collect), in a number of statements that does not grow with the customers: their open
+	cases, proposed plans and stored rows are read in one query each, the changed cases written in one
+	statement per hundred, their item rows deleted and inserted in one statement each way, and the
+	new cases inserted in one, numbered from their naming series in one step.
+
+	The caller holds the customers' locks and brought their plans up to date (the cycle does both for
+	its batch). Where something on the site reacts to a new Collection Case (a Notification, Webhook,
+	Assignment Rule, Server Script, naming rule, SLA or another app's hook), new cases go through the
+	controller one by one instead, so whatever listens sees each of them."""
+	customers = list(data)
+	names = open_case_names(company, customers)
+	proposed = proposed_plans(company, [c for c in customers if not data[c].planned])
+	views = {}
+	for customer in customers:
+		d = data[customer]
+		if not d.planned:
+			d = replace(d, proposed_plan=proposed.get(customer))
+		views[customer] = compute_case(company, customer, as_of, names.get(customer), d, ctx)
+	names.update(cases_to_reopen(company, {c: v for c, v in views.items() if c not in names and v["items"]}))
+	stored = _read_cases(list(names.values()))
+	out: dict[str, frappe._dict | None] = {}
+	new, changed = [], []
+	for customer in customers:
+		name = names.get(customer)
+		if not name and not views[customer]["items"]:
+			out[customer] = None
+			continue
+		current = stored.get(name) if name else None
+		case = out[customer] = _to_store(views[customer], name, current, as_of)
+		if current is None:
+			new.append(case)
+		elif _signature(current) != _signature(case):
+			changed.append((case, current))
+	if new and _new_case_listeners():
+		for case in new:
+			_insert_case(company, as_of, case)
+	elif new:
+		_insert_cases(company, as_of, new)
+	_write_changed(changed)
+	for customer, case in out.items():
+		if case is not None and case.status in CLOSED:
+			release_credit_hold(company, customer, case.name)
+	return {customer: case.name if case else None for customer, case in out.items()}
+
+
+def _to_store(view, name: str | None, current, as_of: date) -> frappe._dict:
+	"""The case as it is to be stored: the recompute, with what only the stored case knows (a
+	settled case's items, its resolution and the day it was resolved)."""
+	case = frappe._dict({k: view[k] for k in CASE_FIELDS}, name=name, customer=view["customer"])
 	if view["status"] in CLOSED and not view["items"] and current:
 		# A settled case keeps its items, at zero, as the record of what it collected (and so a
 		# cancelled payment can find the case it closed).
@@ -503,55 +595,169 @@ def refresh_case(
 		case["resolved_on"] = current.get("resolved_on") if resolved else as_of
 	else:
 		case["resolution"] = case["resolved_on"] = None
-	if current is None:
-		doc = frappe.new_doc("Collection Case")
-		doc.update(
-			{
-				"company": company,
-				"customer": customer,
-				"opened_on": as_of,
-				**{k: case[k] for k in CASE_FIELDS},
-			}
+	return case
+
+
+def _insert_case(company: str, as_of: date, case) -> None:
+	"""A new case through its controller (named, validated, and seen by whatever listens)."""
+	doc = frappe.new_doc("Collection Case")
+	doc.update(
+		{
+			"company": company,
+			"customer": case.customer,
+			# set here: with the link checks skipped, nothing fetches it
+			"customer_name": _customer_names([case.customer]).get(case.customer),
+			"opened_on": as_of,
+			**{k: case[k] for k in CASE_FIELDS},
+		}
+	)
+	doc.update({"resolution": case.resolution, "resolved_on": case.resolved_on})
+	doc.flags.ignore_permissions = True
+	# every link comes from the ledger just read (customer, company, policy, collector, plan): the
+	# run opens a case for most customers on its first day, and checking them costs a query each
+	doc.flags.ignore_links = True
+	doc.insert()
+	case.name = doc.name
+	_insert_items([(case.name, idx, r) for idx, r in enumerate(case["items"], start=1)])
+	_mark_invoices([case])
+	_collectors_changed({case.collector})
+
+
+NEW_CASE_FIELDS = (
+	"name",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+	"docstatus",
+	"idx",
+	"naming_series",
+	"company",
+	"customer",
+	"customer_name",
+	"opened_on",
+	*CASE_FIELDS,
+	"resolution",
+	"resolved_on",
+)
+
+
+def _insert_cases(company: str, as_of: date, new: list) -> None:
+	"""New cases in one statement, named from the doctype's naming series as the controller would."""
+	from frappe.model.naming import get_default_naming_series
+
+	series = get_default_naming_series("Collection Case") or "COLL-CASE-.YYYY.-"
+	names = reserve_names(series, len(new))
+	customer_names = _customer_names([c.customer for c in new])
+	now, user = now_datetime(), frappe.session.user
+	rows = []
+	for case, name in zip(new, names, strict=True):
+		case.name = name
+		rows.append(
+			(
+				name,
+				now,
+				now,
+				user,
+				user,
+				0,
+				0,
+				series,
+				company,
+				case.customer,
+				customer_names.get(case.customer),
+				as_of,
+				*(_db(case[k]) for k in CASE_FIELDS),
+				case.resolution,
+				case.resolved_on,
+			)
 		)
-		doc.update({"resolution": case.resolution, "resolved_on": case.resolved_on})
-		doc.flags.ignore_permissions = True
-		# every link comes from the ledger just read (customer, company, policy, collector, plan): the
-		# run opens a case for most customers on its first day, and checking them costs a query each
-		doc.flags.ignore_links = True
-		doc.insert()
-		case.name = doc.name
-		_write_items(case)
-		_mark_invoices(case)
-		_collector_changed(None, case.collector)
-	elif _signature(current) != _signature(case):
-		_write_computed(case, current)
-		_mark_invoices(case)
-		if current.status != case.status:
-			_comment(case.name, _("Status {0} → {1}").format(_(current.status), _(case.status)))
-		if current.collector != case.collector:
-			_collector_changed(current.collector, case.collector)
-	if case.status in CLOSED:
-		release_credit_hold(company, customer, case.name)
-	return case.name
+	ledger.fast_insert("Collection Case", NEW_CASE_FIELDS, rows)
+	_insert_items([(case.name, idx, r) for case in new for idx, r in enumerate(case["items"], start=1)])
+	_mark_invoices(new)
+	_collectors_changed({c.collector for c in new})
 
 
-def _read_case(name: str) -> frappe._dict:
+def reserve_names(series: str, count: int) -> list[str]:
+	"""``count`` names of a naming series in one step: the series' counter moves by ``count`` under
+	its row lock (as Frappe's getseries moves it by one), and each name is made the way Frappe makes
+	it from that number."""
+	from frappe.model.naming import NamingSeries, parse_naming_series
+
+	naming = NamingSeries(series)
+	prefix = naming.get_prefix()
+	s = frappe.qb.DocType("Series")
+	found = frappe.qb.from_(s).select(s.current).where(s.name == prefix).for_update().run()
+	if found and found[0][0] is not None:
+		start = cint(found[0][0])
+		frappe.qb.update(s).set(s.current, start + count).where(s.name == prefix).run()
+	elif found:
+		start = 0
+		frappe.qb.update(s).set(s.current, count).where(s.name == prefix).run()
+	else:
+		start = 0
+		frappe.qb.into(s).columns(s.name, s.current).insert(prefix, count).run()
+	numbers = iter(range(start + 1, start + count + 1))
+	return [
+		parse_naming_series(
+			naming.series, number_generator=lambda _p, digits: str(next(numbers)).zfill(digits)
+		)
+		for _ in range(count)
+	]
+
+
+LISTENERS = (
+	("Notification", "document_type", {"enabled": 1}),
+	("Webhook", "webhook_doctype", {"enabled": 1}),
+	("Assignment Rule", "document_type", {"disabled": 0}),
+	("Server Script", "reference_doctype", {"disabled": 0}),
+	("Document Naming Rule", "document_type", {"disabled": 0}),
+	("Service Level Agreement", "document_type", {"enabled": 1}),
+)
+
+
+def _new_case_listeners() -> bool:
+	"""Whether anything on the site reacts to a Collection Case being made."""
+	if "Collection Case" in (frappe.get_hooks("doc_events") or {}):
+		return True
+	return any(
+		frappe.db.exists(doctype, {field: "Collection Case", **filters})
+		for doctype, field, filters in LISTENERS
+	)
+
+
+def _customer_names(customers: list[str]) -> dict[str, str]:
+	if not customers:
+		return {}
+	c = frappe.qb.DocType("Customer")
+	return dict(frappe.qb.from_(c).select(c.name, c.customer_name).where(c.name.isin(customers)).run())
+
+
+def _read_cases(names: list[str]) -> dict[str, frappe._dict]:
+	"""The stored cases and their item rows, two queries for any number of them."""
+	if not names:
+		return {}
 	cc = frappe.qb.DocType("Collection Case")
 	item = frappe.qb.DocType("Collection Case Item")
-	parent = (
-		frappe.qb.from_(cc)
+	parents = {
+		r.name: r
+		for r in frappe.qb.from_(cc)
 		.select(cc.name, cc.resolution, cc.resolved_on, *[cc[f] for f in CASE_FIELDS])
-		.where(cc.name == name)
-		.run(as_dict=True)[0]
-	)
-	parent["items"] = (
+		.where(cc.name.isin(names))
+		.run(as_dict=True)
+	}
+	for r in parents.values():
+		r["items"] = []
+	for r in (
 		frappe.qb.from_(item)
-		.select(item.name, item.idx, *[item[f] for f in ITEM_FIELDS])
-		.where((item.parent == name) & (item.parenttype == "Collection Case"))
+		.select(item.parent, item.name, item.idx, *[item[f] for f in ITEM_FIELDS])
+		.where(item.parent.isin(names) & (item.parenttype == "Collection Case"))
+		.orderby(item.parent)
 		.orderby(item.idx)
 		.run(as_dict=True)
-	)
-	return parent
+	):
+		parents[r.pop("parent")]["items"].append(r)
+	return parents
 
 
 def _comment(case_name: str, text: str) -> None:
@@ -566,46 +772,66 @@ def _comment(case_name: str, text: str) -> None:
 	).insert(ignore_permissions=True)
 
 
-def _write_computed(doc, current) -> None:
-	"""The recomputed fields, and the item rows that changed: a row whose place and values are the
-	same stays as it is; the others are deleted and written anew, in one statement each way
-	(a daily run changes a few rows of a case, not the hundred it may hold).
+def _write_changed(pairs: list[tuple]) -> None:
+	"""The recomputed fields of the changed cases (``(case, stored)`` pairs), one statement per hundred
+	cases, and the item rows that changed: a row whose place and values are the same stays as it is;
+	the others are deleted and written anew, in one statement each way (a daily run changes a few
+	rows of a case, not the hundred it may hold).
 
 	Only computed fields change here (the one-open-case rule holds by construction), so the
 	controller's save path has nothing to check."""
-	values = {k: doc.get(k) for k in (*CASE_FIELDS, "resolution", "resolved_on")}
-	frappe.db.set_value("Collection Case", doc.name, values)
-	stored = {(r.idx, _row_signature(r)): r.name for r in current.get("items") or ()}
-	fresh = []
-	for idx, r in enumerate(doc.get("items"), start=1):
-		if stored.pop((idx, _row_signature(r)), None) is None:
-			fresh.append((idx, r))
-	if stored:
+	if not pairs:
+		return
+	fields = (*CASE_FIELDS, "resolution", "resolved_on")
+	frappe.db.bulk_update(
+		"Collection Case", {case.name: {k: case.get(k) for k in fields} for case, _ in pairs}
+	)
+	stale, fresh = [], []
+	for case, current in pairs:
+		frappe.clear_document_cache("Collection Case", case.name)
+		stored = {(r.idx, _row_signature(r)): r.name for r in current.get("items") or ()}
+		for idx, r in enumerate(case.get("items"), start=1):
+			if stored.pop((idx, _row_signature(r)), None) is None:
+				fresh.append((case.name, idx, r))
+		stale.extend(stored.values())
+	if stale:
 		item = frappe.qb.DocType("Collection Case Item")
 		frappe.qb.from_(item).delete().where(
-			(item.parent == doc.name)
-			& (item.parenttype == "Collection Case")
-			& item.name.isin(list(stored.values()))
+			(item.parenttype == "Collection Case") & item.name.isin(stale)
 		).run()
-	_write_items(doc, fresh)
-
-
-def _write_items(doc, rows_at: list[tuple[int, dict]] | None = None) -> None:
-	"""Inserts the case's item rows (``rows_at``: only these, with their places) in one statement."""
-	now, user = now_datetime(), frappe.session.user
-	fields = (
-		"name",
-		"creation",
-		"modified",
-		"owner",
-		"modified_by",
-		"docstatus",
-		"parent",
-		"parenttype",
-		"parentfield",
-		"idx",
-		*ITEM_FIELDS,
+	_insert_items(fresh)
+	_mark_invoices([case for case, _ in pairs])
+	for case, current in pairs:
+		if current.status != case.status:
+			_comment(case.name, _("Status {0} → {1}").format(_(current.status), _(case.status)))
+	_collectors_changed(
+		{
+			u
+			for case, current in pairs
+			if current.collector != case.collector
+			for u in (current.collector, case.collector)
+		}
 	)
+
+
+ITEM_ROW_FIELDS = (
+	"name",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+	"docstatus",
+	"parent",
+	"parenttype",
+	"parentfield",
+	"idx",
+	*ITEM_FIELDS,
+)
+
+
+def _insert_items(rows_at: list[tuple[str, int, dict]]) -> None:
+	"""Item rows ``(case, place, values)`` of any number of cases, in one statement per 500."""
+	now, user = now_datetime(), frappe.session.user
 	rows = [
 		(
 			frappe.generate_hash(length=10),
@@ -614,43 +840,46 @@ def _write_items(doc, rows_at: list[tuple[int, dict]] | None = None) -> None:
 			user,
 			user,
 			0,
-			doc.name,
+			parent,
 			"Collection Case",
 			"items",
 			idx,
 			*(_db(r.get(k)) for k in ITEM_FIELDS),
 		)
-		for idx, r in (enumerate(doc.get("items"), start=1) if rows_at is None else rows_at)
+		for parent, idx, r in rows_at
 	]
 	if rows:
-		ledger.fast_insert("Collection Case Item", fields, rows)
+		ledger.fast_insert("Collection Case Item", ITEM_ROW_FIELDS, rows)
 
 
 def _db(value):
 	return None if value == "" else value
 
 
-def _case_to_reopen(company: str, customer: str, view) -> str | None:
-	"""The resolved case a cancel reopens: the latest one that held one of these items."""
-	rows = [i["payment_schedule"] for i in view["items"]]
+def cases_to_reopen(company: str, views: dict) -> dict[str, str]:
+	"""For customers without an open case (customer -> recomputed view): the resolved case a cancel
+	reopens, the latest one that held one of the view's items; one query for all of them."""
+	rows = [i["payment_schedule"] for view in views.values() for i in view["items"]]
+	if not rows:
+		return {}
 	item = frappe.qb.DocType("Collection Case Item")
 	cc = frappe.qb.DocType("Collection Case")
 	found = (
 		frappe.qb.from_(item)
 		.join(cc)
 		.on((cc.name == item.parent) & (item.parenttype == "Collection Case"))
-		.select(cc.name)
+		.select(cc.customer, cc.name)
+		.distinct()
 		.where(
 			item.payment_schedule.isin(rows)
 			& (cc.company == company)
-			& (cc.customer == customer)
+			& cc.customer.isin(list(views))
 			& (cc.status == "Resolved")
 		)
-		.orderby(cc.creation, order=frappe.qb.desc)
-		.limit(1)
+		.orderby(cc.creation)
 		.run()
 	)
-	return found[0][0] if found else None
+	return dict(found)  # the latest wins
 
 
 def _norm(value):
@@ -678,29 +907,42 @@ def _signature(case) -> tuple:
 	)
 
 
-def _mark_invoices(doc) -> None:
-	"""Shows the case and each invoice's level on the Sales Invoices of the case."""
+def _mark_invoices(cases_: list) -> None:
+	"""Shows the case and each invoice's level on the Sales Invoices of the cases: one statement per
+	level, whatever the number of cases (an invoice has one customer, and a customer one open case)."""
 	levels: dict[str, int] = {}
-	for row in doc.get("items"):
-		if row.reference_doctype == "Sales Invoice":
-			levels[row.reference_name] = max(levels.get(row.reference_name, 0), row.level or 0)
+	case_of: dict[str, str] = {}
+	for case in cases_:
+		for row in case.get("items"):
+			if row.reference_doctype == "Sales Invoice":
+				levels[row.reference_name] = max(levels.get(row.reference_name, 0), row.level or 0)
+				case_of[case.customer] = case.name
 	if not levels:
 		return
 	si = frappe.qb.DocType("Sales Invoice")
 	by_level: dict[int, list[str]] = {}
 	for inv, lvl in levels.items():
 		by_level.setdefault(lvl, []).append(inv)
-	for lvl, invoices in by_level.items():
-		frappe.qb.update(si).set(si.current_dunning_level, lvl).set(si.collection_case, doc.name).where(
+	if len(case_of) == 1:
+		case = next(iter(case_of.values()))
+	else:
+		case = Case()
+		for customer, name in case_of.items():
+			case = case.when(si.customer == customer, name)
+		case = case.else_(si.collection_case)
+	for lvl, invoices in sorted(by_level.items()):
+		frappe.qb.update(si).set(si.current_dunning_level, lvl).set(si.collection_case, case).where(
 			si.name.isin(invoices)
 		).run()
 
 
-def _collector_changed(before: str | None, after: str | None) -> None:
-	"""Who collects the case sees its customer (and nobody else through this case)."""
+def _collectors_changed(users: set) -> None:
+	"""Who collects a case sees its customer (and nobody else through this case)."""
 	from dunning_plus.permissions import sync_customer_permissions
 
-	sync_customer_permissions({before, after} - {None})
+	users = users - {None}
+	if users:
+		sync_customer_permissions(users)
 
 
 def release_credit_hold(company: str, customer: str, case_name: str | None = None) -> bool:

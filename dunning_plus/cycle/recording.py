@@ -49,30 +49,39 @@ ACTION_FIELDS = (
 	"idempotency_key",
 	"details",
 	"reason",
+	"collection_case",
 )
 
 
-def write_actions(msg: Message, run: str | None, status: str, as_of) -> list[str]:
-	"""The audit rows of one message in one statement; the unique key rejects a step taken twice.
+def write_actions(msg: Message, run: str | None, status: str, as_of, start=None) -> list[str]:
+	"""The audit rows of one message in one statement; the unique key rejects a step taken twice."""
+	rows = action_rows(msg, run, status, as_of, start=start)
+	insert_actions(rows)
+	return [r[0] for r in rows]
+
+
+def action_rows(
+	msg: Message, run: str | None, status: str, as_of, case: str | None = None, start=None
+) -> list[tuple]:
+	"""The audit rows of one message (``ACTION_FIELDS``), pointing to ``case`` when it is known; the
+	n-th action is created at ``start`` (default: now) plus n microseconds (``created_at``).
 
 	Steps passed over by the catch-up rule are named in the taken step's details: the engine only
 	needs the highest step taken, and a first run after install would otherwise write several rows
 	per item."""
-	start = now_datetime()
+	start = start or now_datetime()
 	user = frappe.session.user
-	rows, names = [], []
+	rows = []
 	for n, a in enumerate(msg.actions):
-		created = start + timedelta(microseconds=n)  # keeps the audit trail in order
+		created = created_at(start, n)
 		details = _("Due since {0}, {1} days after the due date.").format(a.fire_date, a.days_overdue)
 		if a.skipped:
 			details += " " + _(
 				"Passed over after a pause or downtime (only the highest due step is sent): {0}."
 			).format(", ".join(a.skipped))
-		name = frappe.generate_hash(length=10)
-		names.append(name)
 		rows.append(
 			(
-				name,
+				frappe.generate_hash(length=10),
 				created,
 				created,
 				user,
@@ -98,15 +107,36 @@ def write_actions(msg: Message, run: str | None, status: str, as_of) -> list[str
 				a.key,
 				details,
 				None,
+				case,
 			)
 		)
+	return rows
+
+
+def created_at(start, n: int):
+	"""The creation time of a message's n-th action: in order, so the audit trail reads in order."""
+	return start + timedelta(microseconds=n)
+
+
+def starts(messages: list[Message], base=None) -> dict[str, object]:
+	"""Each message's first creation time, after the previous message's actions."""
+	base = base or now_datetime()
+	out, offset = {}, 0
+	for msg in messages:
+		out[msg.key] = created_at(base, offset)
+		offset += len(msg.actions)
+	return out
+
+
+def insert_actions(rows: list[tuple]) -> None:
+	"""Audit rows of any number of messages, in one statement per 500; a step already taken (its
+	unique idempotency key) raises DuplicateEntryError and writes nothing of the statement."""
 	try:
 		ledger.fast_insert("Collection Action", ACTION_FIELDS, rows)
 	except Exception as e:
 		if frappe.db.is_duplicate_entry(e):
-			raise frappe.DuplicateEntryError("Collection Action", msg.key, e)
+			raise frappe.DuplicateEntryError("Collection Action", rows[0][21] if rows else None, e)
 		raise
-	return names
 
 
 def appended(column, text):
