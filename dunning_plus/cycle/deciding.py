@@ -226,11 +226,11 @@ def _process_batch(company, by_customer, as_of, mode, run, res: BatchResult, bat
 	taken = {}
 	start = now_datetime()
 	for customer in customers:
-		todo = _not_taken(by_customer[customer], done)
+		todo = recording.not_taken(by_customer[customer], done)
 		if todo:
-			statuses = _statuses(todo, mode)
+			statuses = recording.statuses_for(todo, mode)
 			at = recording.starts(todo, start)
-			_note_steps(batch, customer, todo, statuses, as_of, at)
+			recording.note_steps(batch, customer, todo, statuses, as_of, at)
 			taken[customer] = (todo, statuses, at)
 	if not taken:
 		return
@@ -351,15 +351,15 @@ def _existing_keys(keys: list[str]) -> set[str]:
 
 def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, res: BatchResult, batch=None):
 	_lock_customer(customer)
-	todo = _not_taken(messages, _existing_keys([a.key for m in messages for a in m.actions]))
+	todo = recording.not_taken(messages, _existing_keys([a.key for m in messages for a in m.actions]))
 	if not todo:
 		return
-	statuses = _statuses(todo, mode)
+	statuses = recording.statuses_for(todo, mode)
 	at = recording.starts(todo)
 	names = [
 		n for msg in todo for n in recording.write_actions(msg, run, statuses[msg.key], as_of, at[msg.key])
 	]
-	_note_steps(batch, customer, todo, statuses, as_of, at)
+	recording.note_steps(batch, customer, todo, statuses, as_of, at)
 	# One recompute of the case, now that the steps are recorded; then the steps point to it.
 	case = cases.refresh_case(
 		company,
@@ -372,54 +372,6 @@ def _process_customer(company, customer, messages, as_of, mode, run, cfg, book, 
 		ca = frappe.qb.DocType("Collection Action")
 		frappe.qb.update(ca).set(ca.collection_case, case).where(ca.name.isin(names)).run()
 	_account(customer, case, todo, statuses, res)
-
-
-def _not_taken(messages: list[Message], done: set[str]) -> list[Message]:
-	"""The messages with only their steps not taken yet (by an earlier or a concurrent run)."""
-	todo = []
-	for m in messages:
-		fresh = [a for a in m.actions if a.key not in done]
-		if len(fresh) == len(m.actions):
-			todo.append(m)
-		elif fresh:
-			todo.append(replace(m, actions=fresh))
-	return todo
-
-
-def _statuses(todo: list[Message], mode: str) -> dict[str, str]:
-	statuses = {}
-	for msg in todo:
-		if msg.needs_approval:
-			statuses[msg.key] = "Pending Approval"
-		elif mode == "Proposal":
-			statuses[msg.key] = "Proposed"
-		else:
-			statuses[msg.key] = "Queued"
-	return statuses
-
-
-def _note_steps(batch, customer: str, todo: list[Message], statuses: dict, as_of, at: dict) -> None:
-	"""The steps just decided, in the batch's case context, so the case recompute sees them as
-	they are stored (their creation times included: an SLA runs from there)."""
-	if batch is None or batch.ctx is None:
-		return
-	batch.ctx.add_steps(
-		customer,
-		[
-			{
-				"payment_schedule": a.instalment.id,
-				"step_code": code,
-				"level": a.step.level if code == a.step.code else 0,
-				"action_date": as_of,
-				"creation": recording.created_at(at[msg.key], n),
-				"status": statuses[msg.key] if code == a.step.code else "Skipped",
-				"collection_case": None,
-			}
-			for msg in todo
-			for n, a in enumerate(msg.actions)
-			for code in (*a.skipped, a.step.code)
-		],
-	)
 
 
 def _account(customer: str, case: str | None, todo: list[Message], statuses: dict, res: BatchResult) -> None:

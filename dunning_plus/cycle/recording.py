@@ -3,6 +3,7 @@ a step happen once) and, for a step that needs approval, the approvers' tasks.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import frappe
@@ -137,6 +138,54 @@ def insert_actions(rows: list[tuple]) -> None:
 		if frappe.db.is_duplicate_entry(e):
 			raise frappe.DuplicateEntryError("Collection Action", rows[0][21] if rows else None, e)
 		raise
+
+
+def not_taken(messages: list[Message], done: set[str]) -> list[Message]:
+	"""The messages with only their steps not taken yet (by an earlier or a concurrent run)."""
+	todo = []
+	for m in messages:
+		fresh = [a for a in m.actions if a.key not in done]
+		if len(fresh) == len(m.actions):
+			todo.append(m)
+		elif fresh:
+			todo.append(replace(m, actions=fresh))
+	return todo
+
+
+def statuses_for(todo: list[Message], mode: str) -> dict[str, str]:
+	statuses = {}
+	for msg in todo:
+		if msg.needs_approval:
+			statuses[msg.key] = "Pending Approval"
+		elif mode == "Proposal":
+			statuses[msg.key] = "Proposed"
+		else:
+			statuses[msg.key] = "Queued"
+	return statuses
+
+
+def note_steps(batch, customer: str, todo: list[Message], statuses: dict, as_of, at: dict) -> None:
+	"""The steps just decided, in the batch's case context, so the case recompute sees them as
+	they are stored (their creation times included: an SLA runs from there)."""
+	if batch is None or batch.ctx is None:
+		return
+	batch.ctx.add_steps(
+		customer,
+		[
+			{
+				"payment_schedule": a.instalment.id,
+				"step_code": code,
+				"level": a.step.level if code == a.step.code else 0,
+				"action_date": as_of,
+				"creation": created_at(at[msg.key], n),
+				"status": statuses[msg.key] if code == a.step.code else "Skipped",
+				"collection_case": None,
+			}
+			for msg in todo
+			for n, a in enumerate(msg.actions)
+			for code in (*a.skipped, a.step.code)
+		],
+	)
 
 
 def appended(column, text):
